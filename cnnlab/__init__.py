@@ -1,0 +1,1 @@
+"""cnnlab: a config-driven JAX/Flax lab for small-image classification."""

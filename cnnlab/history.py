@@ -1,0 +1,39 @@
+"""Per-epoch metrics as JSON lines in `<workdir>/metrics.jsonl`.
+
+One record per epoch (train/val loss and accuracy, lr, images/s, seconds);
+readable during and after the run with `read(workdir)`. On resume, records
+past the restored step are dropped so the file matches the checkpoint.
+"""
+import json
+import os
+from typing import Any, Dict, List
+
+FILENAME = 'metrics.jsonl'
+
+
+def path(workdir: str) -> str:
+  return os.path.join(workdir, FILENAME)
+
+
+def read(workdir: str) -> List[Dict[str, Any]]:
+  if not os.path.exists(path(workdir)):
+    return []
+  with open(path(workdir)) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def append(workdir: str, record: Dict[str, Any]) -> None:
+  with open(path(workdir), 'a') as f:
+    f.write(json.dumps(record) + '\n')
+    f.flush()
+    os.fsync(f.fileno())
+
+
+def truncate_after(workdir: str, step: int) -> List[Dict[str, Any]]:
+  """Keeps the records with record['step'] <= step; returns them."""
+  kept = [r for r in read(workdir) if r['step'] <= step]
+  tmp = path(workdir) + '.tmp'
+  with open(tmp, 'w') as f:
+    f.writelines(json.dumps(r) + '\n' for r in kept)
+  os.replace(tmp, path(workdir))
+  return kept

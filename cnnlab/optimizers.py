@@ -46,3 +46,9 @@ def current_lr(opt_state: Any) -> float:
     if isinstance(leaf, optax.InjectHyperparamsState):
       return float(leaf.hyperparams['learning_rate'])
   raise ValueError('optimizer state has no injected learning_rate')
+
+
+def after_eval(opt_state: Any, val_metrics: dict) -> Any:
+  """Hook the train loop calls after each validation (reduce-on-plateau lives here)."""
+  del val_metrics
+  return opt_state

@@ -1,0 +1,307 @@
+"""Datasets as uint8 NHWC arrays, a seeded stratified validation split, epoch order.
+
+Sources (config.data.name, registered in DATASETS):
+  cifar10, fashion_mnist, mnist  tensorflow-datasets (`tfds.load`)
+  image_folder                   <dir>/<class>/*.{jpg,jpeg,png}, decoded once and cached
+  arrays                         a .npz / .npy holding images and labels
+
+Every source returns the same `Dataset`: small datasets fit in memory as uint8,
+which is what lets the train loop keep them on the accelerator and gather
+batches by index there.
+"""
+import concurrent.futures
+import dataclasses
+import hashlib
+import logging
+import os
+from typing import Any, List, Optional, Sequence, Tuple
+
+import jax
+import ml_collections
+import numpy as np
+from PIL import Image
+
+from cnnlab.errors import UserError
+from cnnlab.registry import Registry
+
+DATASETS = Registry('dataset', 'data.name')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
+# Keys an arrays file may use, most specific first (seed 003 uses features/target).
+IMAGE_KEYS = ('images', 'image', 'x', 'X', 'features', 'data')
+LABEL_KEYS = ('labels', 'label', 'y', 'Y', 'target', 'targets')
+
+
+@dataclasses.dataclass
+class Dataset:
+  """Images, integer labels 0..K-1, and what those labels mean."""
+  images: np.ndarray  # uint8 [N, H, W, C]
+  labels: np.ndarray  # int32 [N], 0..K-1
+  class_names: List[str]  # name of class k, for reports
+  # The original label of class k (an arrays file's 1..5, a folder's name):
+  # evaluation and predictions report these.
+  label_values: List[Any]
+  ids: Optional[np.ndarray] = None  # per-image ids (file names) where known
+
+  @property
+  def num_classes(self) -> int:
+    return len(self.class_names)
+
+  @property
+  def image_shape(self) -> Tuple[int, int, int]:
+    return tuple(self.images.shape[1:])
+
+  def subset(self, indices: np.ndarray) -> 'Dataset':
+    return dataclasses.replace(
+        self, images=self.images[indices], labels=self.labels[indices],
+        ids=None if self.ids is None else self.ids[indices])
+
+
+def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
+  """uint8 [N,H,W,C] -> [N,H,W,channels]: gray<->RGB, RGBA drops alpha."""
+  have = images.shape[-1]
+  if channels in (0, have):
+    return images
+  if channels == 1:
+    rgb = images[..., :3].astype(np.float32)
+    # ITU-R 601-2 luma, as PIL's convert('L').
+    gray = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    return np.round(gray)[..., None].astype(np.uint8)
+  if channels == 3:
+    return images[..., :3] if have >= 3 else np.repeat(images, 3, axis=-1)
+  raise UserError(f'data.channels={channels} is not supported: use 1 (grayscale), 3 (RGB) or 0 (infer)')
+
+
+# ---- tensorflow-datasets ---------------------------------------------------------
+
+def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> Dataset:
+  """A whole tfds split as numpy arrays (downloads on first use, then cached by tfds)."""
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  try:
+    ds, info = tfds.load(name, split=split, batch_size=-1, as_supervised=True,
+                         with_info=True, data_dir=data_config.dir or None)
+  except Exception as e:  # pylint: disable=broad-except
+    raise UserError(
+        f'could not load tfds dataset {name!r} split {split!r}: {e}\n'
+        'tfds downloads it on first use (needs internet) into data.dir or '
+        '~/tensorflow_datasets; offline, use --config.data.name=image_folder or arrays.') from e
+  images, labels = tfds.as_numpy(ds)
+  names = list(info.features['label'].names)
+  images = to_channels(images.astype(np.uint8), data_config.channels)
+  return Dataset(images, labels.astype(np.int32), names, names)
+
+
+for _name in ('cifar10', 'fashion_mnist', 'mnist'):
+  DATASETS.add(_name, lambda data_config, split, _n=_name: load_tfds(_n, data_config, split))
+
+
+# ---- image folder ----------------------------------------------------------------
+
+def list_image_folder(root: str) -> Tuple[List[str], List[Tuple[str, int]]]:
+  """Class names (sorted sub-folders) and (path, label) for every image."""
+  if not os.path.isdir(root):
+    raise UserError(
+        f'data directory {root!r} does not exist: pass --config.data.dir=<folder '
+        'with one sub-folder of images per class> (e.g. ../shared/datasets/cifar10/train)')
+  classes = sorted(d for d in os.listdir(root)
+                   if not d.startswith('.') and os.path.isdir(os.path.join(root, d)))
+  if not classes:
+    raise UserError(
+        f'{root!r} has no class sub-folders: an image folder is laid out as '
+        f'{root}/<class name>/<image>.jpg; move the images into one folder per class')
+  files = []
+  for label, name in enumerate(classes):
+    folder = os.path.join(root, name)
+    images = sorted(f for f in os.listdir(folder)
+                    if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith('.'))
+    if not images:
+      raise UserError(
+          f'class folder {folder!r} holds no {"/".join(IMAGE_EXTENSIONS)} images: '
+          'add images to it or remove the folder')
+    files += [(os.path.join(folder, f), label) for f in images]
+  return classes, files
+
+
+def _folder_fingerprint(files: Sequence[Tuple[str, int]], data_config) -> str:
+  """Changes when any file is added, removed, renamed or rewritten, or options change."""
+  h = hashlib.sha1()
+  for path, label in files:
+    st = os.stat(path)
+    h.update(f'{path}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
+  h.update(f'{data_config.image_size}|{data_config.channels}|{data_config.skip_corrupt}'.encode())
+  return h.hexdigest()[:20]
+
+
+def _decode(path: str, image_size: int):
+  """-> (uint8 HWC array in its own mode, None) or (None, error message)."""
+  try:
+    with Image.open(path) as img:
+      img.load()
+      if img.mode not in ('L', 'RGB'):
+        img = img.convert('L' if img.mode in ('1', 'I', 'I;16', 'F') else 'RGB')
+      if image_size and img.size != (image_size, image_size):
+        img = img.resize((image_size, image_size), Image.BILINEAR)
+      array = np.asarray(img, dtype=np.uint8)
+  except Exception as e:  # pylint: disable=broad-except
+    return None, f'{type(e).__name__}: {e}'
+  return (array[..., None] if array.ndim == 2 else array), None
+
+
+def cache_dir(data_config) -> str:
+  return (data_config.cache_dir or os.environ.get('CNNLAB_CACHE')
+          or os.path.join(os.path.expanduser('~'), '.cache', 'cnnlab'))
+
+
+def load_image_folder(data_config, split: str = 'train', root: Optional[str] = None) -> Dataset:
+  """Decodes <root>/<class>/* once into uint8 arrays, cached by folder content."""
+  del split  # A folder is one split; the validation split is carved from it.
+  root = os.path.abspath(root or data_config.dir)
+  classes, files = list_image_folder(root)
+  key = _folder_fingerprint(files, data_config)
+  cache = os.path.join(cache_dir(data_config), f'{os.path.basename(root)}-{key}.npz')
+  if os.path.exists(cache):
+    with np.load(cache) as z:
+      logging.info('Loaded %d decoded images from cache %s', len(z['labels']), cache)
+      return Dataset(z['images'], z['labels'], classes, classes, ids=z['ids'])
+
+  logging.info('Decoding %d images under %s (cached afterwards)...', len(files), root)
+  paths = [p for p, _ in files]
+  with concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:
+    decoded = list(pool.map(lambda p: _decode(p, data_config.image_size), paths, chunksize=256))
+  bad = [(p, err) for p, (_, err) in zip(paths, decoded) if err]
+  if bad and not data_config.skip_corrupt:
+    path, err = bad[0]
+    raise UserError(
+        f'cannot decode image {path!r} ({err}); {len(bad)} corrupt file(s) in all. '
+        'Delete or replace it, or pass --config.data.skip_corrupt=True to skip corrupt images.')
+  if bad:
+    logging.warning('Skipped %d corrupt images, e.g. %s', len(bad), bad[0][0])
+  keep = [i for i, (_, err) in enumerate(decoded) if not err]
+  arrays = [decoded[i][0] for i in keep]
+  sizes = {a.shape[:2] for a in arrays}
+  if len(sizes) > 1:
+    first = {}
+    for i, a in zip(keep, arrays):
+      first.setdefault(a.shape[:2], paths[i])
+    examples = ', '.join(f'{h}x{w} ({p})' for (h, w), p in list(first.items())[:3])
+    raise UserError(
+        f'images under {root!r} have different sizes: {examples}. Pass '
+        '--config.data.image_size=N to resize them all to NxN.')
+  channels = data_config.channels or (1 if all(a.shape[-1] == 1 for a in arrays) else 3)
+  images = np.stack([to_channels(a[None], channels)[0] for a in arrays])
+  labels = np.array([files[i][1] for i in keep], np.int32)
+  ids = np.array([os.path.relpath(paths[i], root) for i in keep])
+  os.makedirs(os.path.dirname(cache), exist_ok=True)
+  tmp = cache + f'.tmp{os.getpid()}.npz'
+  np.savez(tmp, images=images, labels=labels, ids=ids)
+  os.replace(tmp, cache)  # atomic: a killed run never leaves a half cache
+  return Dataset(images, labels, classes, classes, ids=ids)
+
+
+DATASETS.add('image_folder', load_image_folder)
+
+
+# ---- arrays files ----------------------------------------------------------------
+
+def _pick(store, keys, what, path):
+  for k in keys:
+    if k in store:
+      return np.asarray(store[k])
+  raise UserError(f'{path!r} has no {what} array: name it one of {", ".join(keys)} '
+                  f'(found: {", ".join(map(str, store.keys()))})')
+
+
+def read_arrays_file(path: str) -> dict:
+  """A .npz, or a .npy holding a dict (seed 003's features/target), as a dict."""
+  if not os.path.exists(path):
+    raise UserError(f'arrays file {path!r} does not exist: pass --config.data.dir=<file.npz or .npy>')
+  if path.endswith('.npz'):
+    with np.load(path, allow_pickle=False) as z:
+      return {k: z[k] for k in z.files}
+  if path.endswith('.npy'):
+    obj = np.load(path, allow_pickle=True)
+    if obj.dtype == object and obj.shape == ():
+      obj = obj.item()
+    if isinstance(obj, dict):
+      return obj
+    raise UserError(f'{path!r} holds a bare array; save a dict with images and labels '
+                    '(np.save(path, {"images": x, "labels": y})) or use a .npz')
+  raise UserError(f'{path!r} is neither .npz nor .npy')
+
+
+def images_to_uint8(images: np.ndarray, data_config, path: str = '') -> np.ndarray:
+  """Flat rows / NHW / NHWC, float [0,1] or [0,255] or ints -> uint8 NHWC."""
+  images = np.asarray(images)
+  if images.ndim == 2:  # flattened rows, e.g. 784 = 28x28x1
+    n, d = images.shape
+    channels = data_config.channels or (1 if int(np.sqrt(d)) ** 2 == d else 3)
+    side = data_config.image_size or int(round(np.sqrt(d / channels)))
+    if side * side * channels != d:
+      raise UserError(f'{path!r}: cannot reshape rows of {d} values into square images; '
+                      'set --config.data.image_size and --config.data.channels')
+    images = images.reshape(n, side, side, channels)
+  elif images.ndim == 3:
+    images = images[..., None]
+  if images.ndim != 4:
+    raise UserError(f'{path!r}: images must be [N,H,W,C], [N,H,W] or [N,H*W*C], got {images.shape}')
+  if np.issubdtype(images.dtype, np.floating) and images.size and images.max() <= 1.0:
+    images = images * 255.0
+  return to_channels(np.clip(np.round(images), 0, 255).astype(np.uint8), data_config.channels)
+
+
+def load_arrays(data_config, split: str = 'train', path: Optional[str] = None) -> Dataset:
+  del split
+  path = path or data_config.dir
+  store = read_arrays_file(path)
+  images = images_to_uint8(_pick(store, IMAGE_KEYS, 'images', path), data_config, path)
+  raw = _pick(store, LABEL_KEYS, 'labels', path).reshape(-1)
+  if len(raw) != len(images):
+    raise UserError(f'{path!r}: {len(images)} images but {len(raw)} labels')
+  values, labels = np.unique(raw, return_inverse=True)
+  values = [v.item() if hasattr(v, 'item') else v for v in values]
+  ids = np.asarray(store['id']) if 'id' in store else None
+  return Dataset(images, labels.astype(np.int32), [str(v) for v in values], values, ids=ids)
+
+
+DATASETS.add('arrays', load_arrays)
+
+
+# ---- splits and order -------------------------------------------------------------
+
+def load_dataset(data_config: ml_collections.ConfigDict, split: str = 'train') -> Dataset:
+  return DATASETS.get(data_config.name)(data_config, split)
+
+
+def stratified_split(labels: np.ndarray, fraction: float, seed: int
+                     ) -> Tuple[np.ndarray, np.ndarray]:
+  """Indices (rest, held_out): round(fraction * n_c) of each class c held out.
+
+  Deterministic in `seed`; both index arrays are sorted so the split does not
+  leak any order into training.
+  """
+  rng = np.random.default_rng(seed)
+  held = []
+  for c in np.unique(labels):
+    members = np.flatnonzero(labels == c)
+    held.append(rng.permutation(members)[:int(round(fraction * len(members)))])
+  held = np.sort(np.concatenate(held)) if held else np.zeros(0, np.int64)
+  rest = np.setdiff1d(np.arange(len(labels)), held)
+  return rest, held
+
+
+def load_splits(config: ml_collections.ConfigDict) -> Tuple[Dataset, Dataset]:
+  """(train, val) carved from the source's training data with config.seed."""
+  data = load_dataset(config.data, 'train')
+  if not 0.0 <= config.data.val_fraction < 1.0:
+    raise UserError(f'data.val_fraction={config.data.val_fraction} must be in [0, 1)')
+  if 0 < config.data.max_examples < len(data.labels):
+    _, keep = stratified_split(data.labels, config.data.max_examples / len(data.labels),
+                               config.seed + 1)
+    data = data.subset(keep)
+  train_idx, val_idx = stratified_split(data.labels, config.data.val_fraction, config.seed)
+  return data.subset(train_idx), data.subset(val_idx)
+
+
+def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:
+  """Training order of epoch `epoch`: a pure function of (seed, epoch), so resumable."""
+  key = jax.random.fold_in(jax.random.key(seed), epoch)
+  return np.asarray(jax.random.permutation(key, n))

@@ -1,0 +1,367 @@
+"""Training and evaluation: small pure functions plus the loop that uses them.
+
+`train_step` and `eval_step` are pure (state, batch) -> (state, metrics)
+functions, jitted over a data-parallel Mesh (cnnlab.parallel). Everything
+random derives from config.seed: init and dropout/augmentation keys from
+`fold_in(key, step)`, the data order from `fold_in(key, epoch)`, so a run
+resumed from a checkpoint repeats the uninterrupted one exactly.
+"""
+import functools
+import json
+import logging
+import math
+import os
+import time
+from typing import Any, Dict, Optional, Tuple
+
+import flax
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from flax.training import train_state
+
+from cnnlab import augment
+from cnnlab import checkpoints
+from cnnlab import history
+from cnnlab import input_pipeline
+from cnnlab import models
+from cnnlab import optimizers
+from cnnlab import parallel
+from cnnlab.errors import UserError
+from cnnlab.progress import ProgressBar
+
+META_FILE = 'meta.json'
+
+
+class TrainState(train_state.TrainState):
+  batch_stats: Any
+  # Statistics the input pipeline fitted on the training split (featurewise
+  # mean/std, ZCA): checkpointed so evaluation applies the same ones.
+  input_stats: Any
+
+
+class TrainingDiverged(UserError):
+  """The loss became NaN or infinite."""
+
+
+def initialized(rng: jax.Array, model, image_shape) -> Tuple[Any, Any]:
+  """(params, batch_stats) of `model` for one image of `image_shape`."""
+  variables = jax.jit(functools.partial(model.init, train=False))(
+      {'params': rng}, jnp.zeros((1,) + tuple(image_shape), jnp.float32))
+  return variables['params'], variables.get('batch_stats', {})
+
+
+def create_train_state(rng: jax.Array, model, image_shape, tx: optax.GradientTransformation,
+                       input_stats: Any = None) -> TrainState:
+  params, batch_stats = initialized(rng, model, image_shape)
+  return TrainState.create(apply_fn=model.apply, params=params, tx=tx,
+                           batch_stats=batch_stats, input_stats=input_stats or {})
+
+
+def cross_entropy_loss(logits, labels, label_smoothing: float = 0.0):
+  """Per-example softmax cross-entropy with optional label smoothing."""
+  targets = jax.nn.one_hot(labels, logits.shape[-1])
+  if label_smoothing:
+    targets = optax.smooth_labels(targets, label_smoothing)
+  return optax.softmax_cross_entropy(logits, targets)
+
+
+def _variables(state: TrainState, params=None) -> Dict[str, Any]:
+  variables = {'params': state.params if params is None else params}
+  if state.batch_stats:
+    variables['batch_stats'] = state.batch_stats
+  return variables
+
+
+def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *,
+               pipeline: augment.Pipeline, label_smoothing: float = 0.0
+               ) -> Tuple[TrainState, Dict[str, jax.Array]]:
+  """One optimizer step on a (global) batch of uint8 images; returns batch means."""
+  aug_rng, dropout_rng = jax.random.split(jax.random.fold_in(rng, state.step))
+  images = pipeline.train(aug_rng, batch['image'], state.input_stats)
+
+  def loss_fn(params):
+    logits, updates = state.apply_fn(
+        _variables(state, params), images, train=True,
+        rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
+    loss = cross_entropy_loss(logits, batch['label'], label_smoothing).mean()
+    return loss, (logits, updates)
+
+  (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(
+      grads=grads, batch_stats=updates.get('batch_stats', state.batch_stats))
+  accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
+  return state, {'loss': loss, 'accuracy': accuracy}
+
+
+def gather_train_step(state, data, indices, rng, **kwargs):
+  """train_step on rows `indices` of a device-resident dataset (airbench style)."""
+  batch = {'image': data['image'][indices], 'label': data['label'][indices]}
+  return train_step(state, batch, rng, **kwargs)
+
+
+def eval_step(state: TrainState, batch: Dict[str, jax.Array], *,
+              pipeline: augment.Pipeline) -> Tuple[Dict[str, jax.Array], jax.Array]:
+  """Sums over the rows where batch['mask'] is 1 (exact with a padded last batch).
+
+  Returns (sums, probabilities): loss_sum, correct, count and the confusion
+  counts [true, predicted], plus softmax probabilities per row.
+  """
+  images = pipeline.eval(batch['image'], state.input_stats)
+  logits = state.apply_fn(_variables(state), images, train=False)
+  mask = batch['mask'].astype(jnp.float32)
+  labels = batch['label']
+  predicted = jnp.argmax(logits, -1)
+  num_classes = logits.shape[-1]
+  onehot_true = jax.nn.one_hot(labels, num_classes) * mask[:, None]
+  onehot_pred = jax.nn.one_hot(predicted, num_classes)
+  sums = {
+      'loss_sum': jnp.sum(cross_entropy_loss(logits, labels) * mask),
+      'correct': jnp.sum((predicted == labels) * mask),
+      'count': jnp.sum(mask),
+      'confusion': jnp.round(onehot_true.T @ onehot_pred).astype(jnp.int32),
+  }
+  return sums, jax.nn.softmax(logits)
+
+
+def pad_batches(images: np.ndarray, labels: np.ndarray, batch_size: int):
+  """Yields {'image','label','mask'} batches of exactly batch_size (last one padded)."""
+  for start in range(0, len(labels), batch_size):
+    image, label = images[start:start + batch_size], labels[start:start + batch_size]
+    pad = batch_size - len(label)
+    mask = np.concatenate([np.ones(len(label), np.int32), np.zeros(pad, np.int32)])
+    if pad:
+      image = np.concatenate([image, np.zeros((pad,) + image.shape[1:], image.dtype)])
+      label = np.concatenate([label, np.zeros(pad, label.dtype)])
+    yield {'image': image, 'label': label, 'mask': mask}
+
+
+def evaluate(state: TrainState, dataset: input_pipeline.Dataset, mesh, eval_fn,
+             batch_size: int, with_probabilities: bool = False) -> Dict[str, Any]:
+  """Exact loss / accuracy / confusion counts of `state` on a whole dataset."""
+  parallel.check_batch_size(batch_size, mesh, 'eval_batch_size')
+  start, stop = parallel.process_rows(batch_size)
+  totals, probabilities = None, []
+  for batch in pad_batches(dataset.images, dataset.labels, batch_size):
+    local = {k: v[start:stop] for k, v in batch.items()}
+    sums, probs = eval_fn(state, parallel.global_batch(local, mesh))
+    totals = sums if totals is None else jax.tree_util.tree_map(jnp.add, totals, sums)
+    if with_probabilities:
+      probabilities.append(parallel.fetch(probs)[batch['mask'] == 1])
+  totals = parallel.fetch(totals)
+  count = max(float(totals['count']), 1.0)
+  result = {'loss': float(totals['loss_sum']) / count,
+            'accuracy': float(totals['correct']) / count,
+            'count': int(totals['count']),
+            'confusion': totals['confusion'].tolist()}
+  if with_probabilities:
+    result['probabilities'] = np.concatenate(probabilities)
+  return result
+
+
+# ---- the loop ---------------------------------------------------------------------
+
+def check_workdir(workdir: str, meta: Dict[str, Any]) -> None:
+  """Refuses to resume a workdir whose checkpoints are of another model or data shape."""
+  path = os.path.join(workdir, META_FILE)
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    old = json.load(f)
+  for key in ('model', 'image_shape', 'num_classes', 'augment'):
+    if old.get(key) != meta[key]:
+      raise UserError(
+          f'workdir {workdir!r} holds a run with {key}={old.get(key)!r}, but this config '
+          f'has {key}={meta[key]!r}: resuming would mix them. Use a new --workdir, or '
+          'delete the old one to start over.')
+
+
+def write_meta(workdir: str, meta: Dict[str, Any]) -> None:
+  tmp = os.path.join(workdir, META_FILE + '.tmp')
+  with open(tmp, 'w') as f:
+    json.dump(meta, f, indent=2)
+  os.replace(tmp, os.path.join(workdir, META_FILE))
+
+
+def read_meta(workdir: str) -> Dict[str, Any]:
+  path = os.path.join(workdir, META_FILE)
+  if not os.path.exists(path):
+    raise UserError(f'{workdir!r} is not a cnnlab workdir (no {META_FILE}): pass the '
+                    '--workdir of a training run')
+  with open(path) as f:
+    return json.load(f)
+
+
+def steps_for(config: ml_collections.ConfigDict, num_train_images: int) -> Tuple[int, int]:
+  """(steps_per_epoch, num_train_steps); the last partial batch of an epoch is dropped."""
+  steps_per_epoch = num_train_images // config.batch_size
+  if steps_per_epoch == 0:
+    raise UserError(f'batch_size={config.batch_size} is larger than the {num_train_images} '
+                    'training images: lower --config.batch_size')
+  if config.num_train_steps > 0:
+    return steps_per_epoch, config.num_train_steps
+  return steps_per_epoch, config.num_epochs * steps_per_epoch
+
+
+def restore_or_init(ckpts: checkpoints.Checkpoints, state: TrainState, workdir: str
+                    ) -> TrainState:
+  if ckpts.latest_step() is None:
+    return state
+  try:
+    state = ckpts.restore(state)
+  except (ValueError, KeyError, TypeError) as e:
+    raise UserError(f'cannot resume from the checkpoint in {workdir!r} ({e}); it was '
+                    'written by a different model or optimizer: use a new --workdir') from e
+  logging.info('Resumed from step %d in %s', int(state.step), workdir)
+  return state
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
+  """Trains config's model on config's data; checkpoints and metrics go to workdir.
+
+  Returns the final history record (the last epoch's metrics).
+  """
+  workdir = os.path.abspath(workdir)
+  main = parallel.is_main_process()
+  mesh = parallel.create_mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  train_ds, val_ds = input_pipeline.load_splits(config)
+  model = models.create_model(config.model.name, train_ds.num_classes)
+  pipeline = augment.create_pipeline(config.augment)
+  steps_per_epoch, num_train_steps = steps_for(config, len(train_ds.labels))
+  tx = optimizers.create_optimizer(config, steps_per_epoch, num_train_steps)
+
+  meta = {'model': config.model.name, 'image_shape': list(train_ds.image_shape),
+          'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
+          'label_values': train_ds.label_values, 'augment': config.augment,
+          'data': {'name': config.data.name, 'dir': config.data.dir,
+                   'num_train': len(train_ds.labels), 'num_val': len(val_ds.labels)},
+          'steps_per_epoch': steps_per_epoch, 'num_train_steps': num_train_steps,
+          'config': config.to_dict()}
+  os.makedirs(workdir, exist_ok=True)
+  check_workdir(workdir, meta)
+
+  init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
+  input_stats = pipeline.fit(train_ds.images)
+  state = create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
+  ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
+  state = parallel.replicate(restore_or_init(ckpts, state, workdir), mesh)
+  if main:
+    write_meta(workdir, meta)
+  start_step = int(state.step)
+  records = history.truncate_after(workdir, start_step) if main else []
+
+  step_kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing)
+  on_device = config.data.on_device and jax.process_count() == 1
+  if on_device:
+    device_data = parallel.replicate(
+        {'image': train_ds.images, 'label': train_ds.labels}, mesh)
+    step_fn = jax.jit(functools.partial(gather_train_step, **step_kwargs), donate_argnums=0)
+  else:
+    step_fn = jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0)
+  eval_fn = jax.jit(functools.partial(eval_step, pipeline=pipeline))
+  rows = parallel.process_rows(config.batch_size)
+
+  best_accuracy = max((r['val_accuracy'] for r in records if 'val_accuracy' in r),
+                      default=-1.0)
+  evals_since_best = 0
+  for r in records:
+    if 'val_accuracy' in r:
+      evals_since_best = 0 if r['val_accuracy'] >= best_accuracy else evals_since_best + 1
+  num_epochs = math.ceil(num_train_steps / steps_per_epoch)
+  logging.info('Training %s: %d train / %d val images, %d steps/epoch, %d steps '
+               '(%d epochs), batch %d on %d device(s)', config.model.name,
+               len(train_ds.labels), len(val_ds.labels), steps_per_epoch, num_train_steps,
+               num_epochs, config.batch_size, mesh.devices.size)
+
+  record = records[-1] if records else {}
+  step = start_step
+  epoch_metrics, checked_step = [], start_step
+  bar, epoch_start, epoch_first_step = None, time.monotonic(), start_step
+  run_start = time.monotonic() - (records[-1]['elapsed_seconds'] if records else 0.0)
+  try:
+    while step < num_train_steps:
+      epoch, position = divmod(step, steps_per_epoch)
+      if bar is None:
+        order = input_pipeline.epoch_permutation(config.seed, epoch, len(train_ds.labels))
+        last = min(num_train_steps, (epoch + 1) * steps_per_epoch)
+        bar = ProgressBar(last - epoch * steps_per_epoch, f'epoch {epoch + 1}/{num_epochs}',
+                          enabled=main)
+        epoch_start, epoch_first_step, epoch_metrics = time.monotonic(), step, []
+      indices = order[position * config.batch_size:(position + 1) * config.batch_size]
+      if on_device:
+        state, metrics = step_fn(state, device_data,
+                                 parallel.global_batch({'i': indices.astype(np.int32)}, mesh)['i'],
+                                 train_rng)
+      else:
+        local = indices[rows[0]:rows[1]]
+        batch = {'image': train_ds.images[local], 'label': train_ds.labels[local]}
+        state, metrics = step_fn(state, parallel.global_batch(batch, mesh), train_rng)
+      epoch_metrics.append(metrics)
+      step += 1
+      end_of_epoch = step % steps_per_epoch == 0 or step == num_train_steps
+      if step % config.log_every_steps == 0 or end_of_epoch:
+        window = jax.device_get(epoch_metrics[-(step - checked_step):])
+        if not all(np.isfinite(m['loss']) for m in window):
+          good = ckpts.latest_step()
+          raise TrainingDiverged(
+              f'loss became {window[-1]["loss"]} between steps {checked_step + 1} and {step}. '
+              + (f'The last good checkpoint is step {good} in {workdir}/checkpoints'
+                 if good is not None else 'No checkpoint was saved before it')
+              + '. Lower --config.optimizer.lr or set --config.optimizer.grad_clip_norm=1.0, '
+              'then rerun (the same --workdir resumes from the last good checkpoint).')
+        checked_step = step
+        done = jax.device_get(epoch_metrics)
+        bar.update(step - epoch * steps_per_epoch,
+                   loss=float(np.mean([m['loss'] for m in done])),
+                   acc=float(np.mean([m['accuracy'] for m in done])))
+      if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
+        ckpts.save(step, state)
+      if not end_of_epoch:
+        continue
+
+      bar.close()
+      bar = None
+      train_seconds = time.monotonic() - epoch_start
+      done = jax.device_get(epoch_metrics)
+      record = {
+          'epoch': epoch + 1, 'step': step,
+          'train_loss': float(np.mean([m['loss'] for m in done])),
+          'train_accuracy': float(np.mean([m['accuracy'] for m in done])),
+          'lr': optimizers.current_lr(state.opt_state),
+          'images_per_sec': (step - epoch_first_step) * config.batch_size / train_seconds,
+      }
+      if (epoch + 1) % config.eval_every_epochs == 0 or step == num_train_steps:
+        val = evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size)
+        record.update(val_loss=val['loss'], val_accuracy=val['accuracy'])
+        state = state.replace(opt_state=optimizers.after_eval(state.opt_state, val))
+        if val['accuracy'] > best_accuracy:
+          best_accuracy, evals_since_best = val['accuracy'], 0
+          ckpts.save_best(step, state)
+        else:
+          evals_since_best += 1
+      record['epoch_seconds'] = time.monotonic() - epoch_start
+      record['elapsed_seconds'] = time.monotonic() - run_start
+      if not config.checkpoint_every_steps or step == num_train_steps:
+        ckpts.save(step, state)
+      if main:
+        history.append(workdir, record)
+        logging.info('epoch %d: %s', epoch + 1, ', '.join(
+            f'{k} {v:.4g}' for k, v in record.items() if k not in ('epoch', 'step')))
+      if config.early_stopping_patience and evals_since_best >= config.early_stopping_patience:
+        logging.info('Early stopping: val accuracy has not improved for %d evaluations '
+                     '(best %.4f).', evals_since_best, best_accuracy)
+        break
+  except KeyboardInterrupt:
+    if bar is not None:
+      bar.close()
+    logging.warning('Interrupted: saving a checkpoint at step %d, then exiting; rerun '
+                    'with the same --workdir to resume.', step)
+    ckpts.save(step, state)
+    ckpts.close()
+    raise
+  ckpts.save(step, state)
+  ckpts.close()
+  return record

@@ -1,0 +1,17 @@
+r"""Seed 004d: the simplified VGG (640,502 params) on CIFAR-10 32x32x3.
+
+  python -m cnnlab.main --config=configs/vgg.py --workdir=runs/vgg
+
+Defaults to the shared CIFAR-10 image folder (45,000 train / 5,000 val) with
+Adam 1e-3 for 10 epochs; seed 004 reached about 0.80 val accuracy with it.
+"""
+from configs import base
+
+
+def get_config():
+  config = base.get_config()
+  config.model.name = 'vgg'
+  config.optimizer.name = 'adam'
+  config.optimizer.lr = 1e-3
+  config.num_epochs = 10
+  return config

@@ -41,9 +41,9 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
 
 def current_lr(opt_state: Any) -> float:
   """The learning rate the last update used (from inject_hyperparams' state)."""
-  for leaf in jax.tree_util.tree_leaves(
-      opt_state, is_leaf=lambda x: isinstance(x, optax.InjectHyperparamsState)):
-    if isinstance(leaf, optax.InjectHyperparamsState):
+  has_hyperparams = lambda x: 'learning_rate' in getattr(x, 'hyperparams', {})
+  for leaf in jax.tree_util.tree_leaves(opt_state, is_leaf=has_hyperparams):
+    if has_hyperparams(leaf):
       return float(leaf.hyperparams['learning_rate'])
   raise ValueError('optimizer state has no injected learning_rate')
 

@@ -1,0 +1,79 @@
+r"""Evaluates a trained run on an image folder, an arrays file, a tfds split or its val split.
+
+  python -m cnnlab.evaluate --workdir=runs/vgg                       # its validation split
+  python -m cnnlab.evaluate --workdir=runs/vgg --data_dir=path/to/folder
+  python -m cnnlab.evaluate --workdir=runs/vgg --data_dir=test.npz
+  python -m cnnlab.evaluate --workdir=runs/mnist --data_name=mnist --split=test
+
+Loads the best checkpoint (or --step), checks the data's classes against the
+training classes, prints accuracy and loss and writes
+<workdir>/eval_<name>.json (accuracy, loss, count, confusion counts) and
+<workdir>/eval_<name>_predictions.npz (labels, probabilities).
+"""
+import json
+import os
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from cnnlab import cli
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
+flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s val split '
+                    '(or --data_name with --split for tfds).')
+flags.DEFINE_string('data_name', '', 'image_folder | arrays | cifar10 | fashion_mnist | mnist; '
+                    'default from --data_dir\'s kind.')
+flags.DEFINE_string('split', 'test', 'tfds split, with a tfds --data_name.')
+flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
+flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
+flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data.')
+
+
+def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: int):
+  """(name, dataset) to evaluate on, labels aligned with the run's classes."""
+  from cnnlab import inference, input_pipeline  # pylint: disable=g-import-not-at-top
+  data_config = run.config.data.copy_and_resolve_references()
+  data_config.channels = run.meta['image_shape'][2]
+  data_config.image_size = image_size or data_config.image_size
+  if not data_dir and not data_name:
+    _, val = input_pipeline.load_splits(run.config)
+    return 'val', val
+  if data_dir and not data_name:
+    data_name = 'arrays' if data_dir.endswith(('.npz', '.npy')) else 'image_folder'
+  data_config.name = data_name
+  data_config.dir = data_dir
+  dataset = input_pipeline.load_dataset(data_config, split)
+  name = (os.path.splitext(os.path.basename(os.path.normpath(data_dir)))[0]
+          if data_dir else f'{data_name}_{split}')
+  return name, inference.align_labels(run, dataset)
+
+
+def main(argv):
+  del argv
+
+  def run_eval():
+    from cnnlab import inference  # pylint: disable=g-import-not-at-top
+    run = inference.load_run(FLAGS.workdir, FLAGS.step)
+    name, dataset = load_eval_data(run, FLAGS.data_dir, FLAGS.data_name, FLAGS.split,
+                                   FLAGS.image_size)
+    name = FLAGS.name or name
+    result = inference.evaluate(run, dataset)
+    probabilities = result.pop('probabilities')
+    result.update(name=name, step=run.step, class_names=run.class_names,
+                  data_dir=FLAGS.data_dir, data_name=FLAGS.data_name or run.config.data.name)
+    with open(os.path.join(run.workdir, f'eval_{name}.json'), 'w') as f:
+      json.dump(result, f, indent=2)
+    np.savez(os.path.join(run.workdir, f'eval_{name}_predictions.npz'),
+             labels=dataset.labels, probabilities=probabilities,
+             ids=dataset.ids if dataset.ids is not None else np.arange(len(dataset.labels)))
+    print(f'{name}: accuracy {result["accuracy"]:.4f}  loss {result["loss"]:.4f}  '
+          f'({result["count"]} images, step {run.step}) -> '
+          f'{os.path.join(run.workdir, f"eval_{name}.json")}')
+
+  cli.run_main(run_eval)
+
+
+if __name__ == '__main__':
+  app.run(main)

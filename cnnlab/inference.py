@@ -1,0 +1,99 @@
+"""A trained run, restored from its workdir, for evaluation and prediction."""
+import dataclasses
+import functools
+import os
+from typing import Any, Dict, Optional
+
+import jax
+import ml_collections
+import numpy as np
+
+from cnnlab import augment
+from cnnlab import checkpoints
+from cnnlab import input_pipeline
+from cnnlab import models
+from cnnlab import optimizers
+from cnnlab import parallel
+from cnnlab import train
+from cnnlab.errors import UserError
+
+
+@dataclasses.dataclass
+class Run:
+  """Everything needed to apply a trained model to new images."""
+  workdir: str
+  config: ml_collections.ConfigDict
+  meta: Dict[str, Any]
+  state: train.TrainState
+  step: int
+  pipeline: augment.Pipeline
+  mesh: Any
+
+  @property
+  def class_names(self):
+    return self.meta['class_names']
+
+  @functools.cached_property
+  def eval_fn(self):
+    return jax.jit(functools.partial(train.eval_step, pipeline=self.pipeline))
+
+
+def load_run(workdir: str, step: Optional[int] = None) -> Run:
+  """Restores the best checkpoint of `workdir` (or `step`, best or periodic)."""
+  workdir = os.path.abspath(workdir)
+  meta = train.read_meta(workdir)
+  config = ml_collections.ConfigDict(meta['config'])
+  mesh = parallel.create_mesh()
+  pipeline = augment.create_pipeline(meta['augment'])
+  model = models.create_model(meta['model'], meta['num_classes'])
+  tx = optimizers.create_optimizer(config, meta['steps_per_epoch'], meta['num_train_steps'])
+  image_shape = tuple(meta['image_shape'])
+  template = train.create_train_state(jax.random.key(0), model, image_shape, tx,
+                                      pipeline.init_stats(image_shape))
+  template = parallel.replicate(template, mesh)
+  ckpts = checkpoints.Checkpoints(workdir)
+  try:
+    if step is None:
+      best = ckpts.best_step() is not None
+      if not best and ckpts.latest_step() is None:
+        raise UserError(f'{workdir!r} has no checkpoint yet: train first, or pass another --workdir')
+      state = ckpts.restore(template, best=best)
+    else:
+      try:
+        where = checkpoints.find_step(workdir, step)
+      except FileNotFoundError:
+        steps = sorted(set(ckpts.latest.all_steps()) | set(ckpts.best.all_steps()))
+        raise UserError(f'no checkpoint at step {step} in {workdir!r}; available: {steps}') from None
+      state = ckpts.restore(template, step=step, best=where == checkpoints.BEST_DIR)
+  finally:
+    ckpts.close()
+  return Run(workdir, config, meta, state, int(state.step), pipeline, mesh)
+
+
+def align_labels(run: Run, dataset: input_pipeline.Dataset) -> input_pipeline.Dataset:
+  """Re-indexes `dataset`'s labels to the training run's classes (matched by name).
+
+  A folder may hold a subset of the training classes; a class the model was
+  never trained on is an error naming it.
+  """
+  trained = [str(v) for v in run.meta['label_values']]
+  unknown = [c for c in dataset.class_names if c not in trained]
+  if unknown:
+    raise UserError(
+        f'classes {unknown} are not among the {len(trained)} classes the model in '
+        f'{run.workdir!r} was trained on ({", ".join(trained)}): evaluate on data with the '
+        'same class names (folder names, or label values of an arrays file)')
+  index = np.array([trained.index(c) for c in dataset.class_names], np.int32)
+  shape = tuple(run.meta['image_shape'])
+  if dataset.image_shape != shape:
+    raise UserError(f'images are {dataset.image_shape} but the model expects {shape}: pass '
+                    f'--image_size={shape[0]} to resize them')
+  return dataclasses.replace(dataset, labels=index[dataset.labels],
+                             class_names=run.class_names, label_values=run.meta['label_values'])
+
+
+def evaluate(run: Run, dataset: input_pipeline.Dataset, batch_size: Optional[int] = None,
+             with_probabilities: bool = True) -> Dict[str, Any]:
+  batch_size = batch_size or run.config.eval_batch_size
+  return train.evaluate(run.state, dataset, run.mesh, run.eval_fn, batch_size,
+                        with_probabilities=with_probabilities)

@@ -1,0 +1,84 @@
+"""Every seq2seq config field, defined once, with why it exists.
+
+Variants (`addition.py`, `subtract.py`, `mixed.py`) import this and change a
+few fields. Any field can be overridden on the command line:
+
+  python -m seq2seq.main --config=configs/seq2seq/subtract.py --workdir=runs/sub \
+      --config.num_digits=4 --config.model.name=keras_lstm
+
+An unknown field (a typo) is refused by ml_collections before anything runs.
+"""
+import ml_collections
+
+
+def get_config():
+  config = ml_collections.ConfigDict()
+
+  # ---- problems -------------------------------------------------------------
+  # '+', '-', or a mix such as '+-' (each problem picks one uniformly).
+  config.operation = '+'
+  # Operands have 1..num_digits digits (Keras: a length, then uniform digits).
+  config.num_digits = 3
+  # Feed the question reversed, padding first (Keras addition_rnn): the last
+  # digits read are the first the answer needs, which shortens dependencies.
+  config.reverse_input = True
+  # Emit the answer least-significant digit first, the order carries flow in.
+  # Off = as written (Keras); decoded samples are always shown as written.
+  config.reverse_target = False
+  # Distinct problems to train on, and distinct held-out problems (disjoint
+  # from training) on which exact-match accuracy is measured. Keras: 45,000 / 5,000.
+  config.train_size = 45_000
+  config.test_size = 5_000
+  # Seed of the problem set; -1 = use `seed`. Fix it to compare model seeds on
+  # the same problems.
+  config.data_seed = -1
+
+  # ---- model ----------------------------------------------------------------
+  config.model = ml_collections.ConfigDict()
+  # A name from seq2seq.models.MODELS: keras_lstm | encoder_decoder.
+  config.model.name = 'keras_lstm'
+  # LSTM units of encoder and decoder (Keras example: 128).
+  config.model.hidden_size = 128
+  # Unroll the short time loops so XLA fuses across steps (faster on CPU).
+  config.model.unroll = True
+
+  # ---- optimizer ------------------------------------------------------------
+  config.optimizer = ml_collections.ConfigDict()
+  # adam | adamw | sgd | rmsprop (seq2seq.train.OPTIMIZERS).
+  config.optimizer.name = 'adam'
+  # Peak learning rate; the schedule scales it. Keras' adam default is 1e-3
+  # at batch 32; larger batches take a larger rate.
+  config.optimizer.lr = 1e-3
+  config.optimizer.momentum = 0.9  # sgd, rmsprop
+  config.optimizer.weight_decay = 0.0  # adamw, decoupled
+  # Clip the global gradient norm to this; 0 = off. LSTMs occasionally spike.
+  config.optimizer.grad_clip_norm = 1.0
+
+  # ---- learning-rate schedule -------------------------------------------------
+  config.schedule = ml_collections.ConfigDict()
+  # constant | cosine (to 0 at num_train_steps) | warmup_cosine.
+  config.schedule.name = 'constant'
+  # Linear warm-up steps (warmup_cosine).
+  config.schedule.warmup_steps = 0
+
+  # ---- loop -----------------------------------------------------------------
+  config.batch_size = 128
+  # Evaluation batch (padded and masked, so any size gives exact metrics).
+  config.eval_batch_size = 1000
+  config.num_epochs = 30
+  # Total optimizer steps; -1 = num_epochs * (train_size // batch_size).
+  config.num_train_steps = -1
+  # Evaluate on the whole held-out set (and checkpoint, and append a line to
+  # metrics.jsonl) every this many steps; 0 = once per epoch.
+  config.eval_every_steps = 0
+  # Stop as soon as held-out exact match reaches this (benchmarks); 0 = off.
+  config.target_accuracy = 0.0
+  # Decoded held-out questions printed at each evaluation.
+  config.num_samples = 5
+  # How many periodic checkpoints to keep (the best one is kept separately).
+  config.max_checkpoints_to_keep = 2
+  # Update the progress bar / check the loss for NaN every this many steps.
+  config.log_every_steps = 50
+  # Everything random (init, data order, problems unless data_seed) derives from it.
+  config.seed = 0
+  return config

@@ -1,54 +1,316 @@
-"""Optimizers over optax, each registered by name in OPTIMIZERS.
+"""Optimizers over optax, each registered by name in OPTIMIZERS, plus regularizers.
 
-`create_optimizer` wraps the chosen optimizer in `optax.inject_hyperparams`
-so the current learning rate lives in the optimizer state (logged each epoch).
+`create_optimizer` builds, from config.optimizer / config.schedule / config.freeze:
+
+  multi_transform(                      only when config.freeze is set:
+    trainable: chain(                   frozen params get zero updates
+      inject_hyperparams(               current lr lives in the optimizer state
+        chain(add_decayed_weights(2*l2)   coupled L2 (Keras kernel_regularizer)
+              clip_by_global_norm,        gradient clipping
+              <optimizer>(lr),            sgd, adam, adamw, ...
+              add_decayed_weights(-lr*wd))  decoupled weight decay (adamw: built in)
+      )(learning_rate=schedule),
+      plateau_scale,                    reduce-on-plateau, set by after_eval
+      max_norm),                        Keras max_norm(c), after the update
+    frozen: set_to_zero)
+
+L2, weight decay and max-norm apply only to kernels (`decay_mask`): biases and
+BatchNorm scales/offsets are spared, as Keras' per-layer kernel_regularizer /
+kernel_constraint do.
+
+Defaults are optax's; where Keras' differ the config field comment says so
+(`optimizer.eps`, `optimizer.rho`, `optimizer.eps_in_sqrt`).
 """
-from typing import Any
+import re
+from typing import Any, Callable, Dict, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import optax
 
 from cnnlab import schedules
+from cnnlab.errors import UserError
 from cnnlab.registry import Registry
 
 OPTIMIZERS = Registry('optimizer', 'optimizer.name')
 
+# optax's defaults (used when a config field is None) and Keras 3's, for the docs.
+DEFAULTS = {
+    #            optax                                Keras 3
+    'sgd': ({'momentum': 0.0}, {'learning_rate': 0.01, 'momentum': 0.0}),
+    'adam': ({'eps': 1e-8}, {'learning_rate': 1e-3, 'eps': 1e-7}),
+    'adamw': ({'eps': 1e-8}, {'learning_rate': 1e-3, 'eps': 1e-7, 'weight_decay': 4e-3}),
+    'adamax': ({'eps': 1e-8}, {'learning_rate': 1e-3, 'eps': 1e-7}),
+    'rmsprop': ({'rho': 0.9, 'eps': 1e-8, 'eps_in_sqrt': True},
+                {'learning_rate': 1e-3, 'rho': 0.9, 'eps': 1e-7, 'eps_in_sqrt': False}),
+    'adagrad': ({'eps': 1e-7, 'initial_accumulator_value': 0.1},
+                {'learning_rate': 1e-3, 'eps': 1e-7, 'initial_accumulator_value': 0.1}),
+    'adadelta': ({'rho': 0.9, 'eps': 1e-6},
+                 {'learning_rate': 1e-3, 'rho': 0.95, 'eps': 1e-7}),
+}
+
+
+def _given(value, name: str, optimizer: str):
+  """A config value, or optax's default for `optimizer` when the field is None."""
+  return DEFAULTS[optimizer][0][name] if value is None else value
+
 
 @OPTIMIZERS.register('sgd')
 def sgd(config, learning_rate):
-  return optax.sgd(learning_rate, momentum=config.optimizer.momentum or None,
-                   nesterov=config.optimizer.nesterov)
+  o = config.optimizer
+  return optax.sgd(learning_rate, momentum=o.momentum or None, nesterov=o.nesterov)
 
 
 @OPTIMIZERS.register('adam')
 def adam(config, learning_rate):
-  del config
-  return optax.adam(learning_rate)
+  o = config.optimizer
+  return optax.adam(learning_rate, b1=o.b1, b2=o.b2, eps=_given(o.eps, 'eps', 'adam'))
 
+
+@OPTIMIZERS.register('adamw')
+def adamw(config, learning_rate):
+  o = config.optimizer
+  return optax.adamw(learning_rate, b1=o.b1, b2=o.b2, eps=_given(o.eps, 'eps', 'adamw'),
+                     weight_decay=o.weight_decay, mask=decay_mask)
+
+
+@OPTIMIZERS.register('adamax')
+def adamax(config, learning_rate):
+  o = config.optimizer
+  return optax.adamax(learning_rate, b1=o.b1, b2=o.b2, eps=_given(o.eps, 'eps', 'adamax'))
+
+
+@OPTIMIZERS.register('rmsprop')
+def rmsprop(config, learning_rate):
+  o = config.optimizer
+  return optax.rmsprop(learning_rate, decay=_given(o.rho, 'rho', 'rmsprop'),
+                       eps=_given(o.eps, 'eps', 'rmsprop'), eps_in_sqrt=o.eps_in_sqrt,
+                       centered=o.centered, momentum=o.rmsprop_momentum or None)
+
+
+@OPTIMIZERS.register('adagrad')
+def adagrad(config, learning_rate):
+  o = config.optimizer
+  return optax.adagrad(learning_rate, eps=_given(o.eps, 'eps', 'adagrad'))
+
+
+@OPTIMIZERS.register('adadelta')
+def adadelta(config, learning_rate):
+  o = config.optimizer
+  return optax.adadelta(learning_rate, rho=_given(o.rho, 'rho', 'adadelta'),
+                        eps=_given(o.eps, 'eps', 'adadelta'))
+
+
+# ---- masks and constraints --------------------------------------------------------
+
+def path_name(path) -> str:
+  """'Conv_0/kernel' for a jax key path (the names freeze regexes match)."""
+  return '/'.join(str(getattr(k, 'key', getattr(k, 'name', getattr(k, 'idx', k))))
+                  for k in path)
+
+
+def is_kernel(path, leaf) -> bool:
+  """Conv / Dense kernels: >= 2 dims and not a bias or BatchNorm scale."""
+  name = path_name(path).rsplit('/', 1)[-1]
+  return getattr(leaf, 'ndim', 0) >= 2 and name not in ('bias', 'scale')
+
+
+def decay_mask(params: Any) -> Any:
+  """True for the params that L2, weight decay and max-norm apply to (kernels)."""
+  return jax.tree_util.tree_map_with_path(is_kernel, params)
+
+
+def max_norm(max_value: float, mask: Callable[[Any], Any] = decay_mask
+             ) -> optax.GradientTransformation:
+  """Keras `max_norm(c)`: after the update, each output unit's weights have norm <= c.
+
+  The norm of kernel[..., j] is taken over all other axes (Dense [in, out]:
+  the inputs; Conv [h, w, in, out]: the whole filter), and a unit above c is
+  rescaled onto it. Must come last in a chain: it turns `updates` into the
+  step that lands on the projected weights.
+  """
+
+  def project(w):
+    axes = tuple(range(w.ndim - 1))
+    norms = jnp.sqrt(jnp.sum(jnp.square(w), axis=axes, keepdims=True))
+    return w * jnp.where(norms > max_value, max_value / jnp.maximum(norms, 1e-12), 1.0)
+
+  def init_fn(params):
+    del params
+    return optax.EmptyState()
+
+  def update_fn(updates, state, params=None):
+    if params is None:
+      raise ValueError('max_norm needs params')
+    selected = mask(params)
+    updates = jax.tree.map(
+        lambda u, p, keep: project(p + u) - p if keep else u, updates, params, selected)
+    return updates, state
+
+  return optax.GradientTransformation(init_fn, update_fn)
+
+
+def freeze_labels(pattern: str) -> Callable[[Any], Any]:
+  """Param labels for multi_transform: 'frozen' where re.search(pattern, path)."""
+  regex = re.compile(pattern)
+
+  def labels(params):
+    tree = jax.tree_util.tree_map_with_path(
+        lambda path, _: 'frozen' if regex.search(path_name(path)) else 'trainable', params)
+    if 'frozen' not in jax.tree_util.tree_leaves(tree):
+      names = [path_name(p) for p, _ in jax.tree_util.tree_leaves_with_path(params)]
+      raise UserError(f'freeze={pattern!r} matches no parameter; names look like: '
+                      + ', '.join(names[:8]) + (' ...' if len(names) > 8 else ''))
+    return tree
+
+  return labels
+
+
+# ---- reduce on plateau ------------------------------------------------------------
+
+class PlateauState(NamedTuple):
+  """Keras ReduceLROnPlateau's counters, kept in the optimizer state (checkpointed).
+
+  The settings ride along as arrays so that `after_eval(opt_state, val)` needs
+  nothing but the state.
+  """
+  scale: jax.Array  # multiplies the scheduled lr
+  best: jax.Array  # best monitored value so far (sign-adjusted: lower is better)
+  num_bad: jax.Array  # evaluations without improvement
+  cooldown_left: jax.Array
+  factor: jax.Array
+  patience: jax.Array
+  min_delta: jax.Array
+  cooldown: jax.Array
+  min_scale: jax.Array  # min_lr / lr
+  maximize: jax.Array  # 1 when monitoring accuracy
+
+
+PLATEAU_MONITORS = ('val_loss', 'val_accuracy')
+
+
+def plateau_scale(config: ml_collections.ConfigDict) -> optax.GradientTransformation:
+  """Multiplies updates by a scale that `after_eval` lowers on a plateau."""
+  s = config.schedule
+  if s.plateau_monitor not in PLATEAU_MONITORS:
+    raise UserError(f'schedule.plateau_monitor={s.plateau_monitor!r}: use one of '
+                    f'{", ".join(PLATEAU_MONITORS)}')
+  f32 = lambda x: jnp.asarray(x, jnp.float32)
+
+  def init_fn(params):
+    del params
+    return PlateauState(
+        scale=f32(1.0), best=f32(jnp.inf), num_bad=jnp.asarray(0, jnp.int32),
+        cooldown_left=jnp.asarray(0, jnp.int32), factor=f32(s.plateau_factor),
+        patience=jnp.asarray(s.plateau_patience, jnp.int32), min_delta=f32(s.plateau_min_delta),
+        cooldown=jnp.asarray(s.plateau_cooldown, jnp.int32),
+        min_scale=f32(s.plateau_min_lr / config.optimizer.lr if config.optimizer.lr else 0.0),
+        maximize=jnp.asarray(s.plateau_monitor == 'val_accuracy', jnp.int32))
+
+  def update_fn(updates, state, params=None):
+    del params
+    return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+
+  return optax.GradientTransformation(init_fn, update_fn)
+
+
+@jax.jit
+def plateau_update(state: PlateauState, value: jax.Array) -> PlateauState:
+  """One ReduceLROnPlateau.on_epoch_end (Keras' logic) for monitored `value`."""
+  value = jnp.where(state.maximize == 1, -value, value)
+  in_cooldown = state.cooldown_left > 0
+  cooldown_left = jnp.where(in_cooldown, state.cooldown_left - 1, 0)
+  improved = value < state.best - state.min_delta
+  num_bad = jnp.where(improved | in_cooldown, 0, state.num_bad + 1)
+  reduce = (num_bad >= state.patience) & (state.scale > state.min_scale)
+  return state._replace(
+      best=jnp.where(improved, value, state.best),
+      scale=jnp.where(reduce, jnp.maximum(state.scale * state.factor, state.min_scale),
+                      state.scale),
+      num_bad=jnp.where(reduce, 0, num_bad),
+      cooldown_left=jnp.where(reduce, state.cooldown, cooldown_left))
+
+
+# ---- the optimizer ----------------------------------------------------------------
 
 def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
-                     num_train_steps: int) -> optax.GradientTransformation:
-  """The optimizer named by config.optimizer.name on config.schedule."""
-  schedule = schedules.create_schedule(config, steps_per_epoch, num_train_steps)
-  build = OPTIMIZERS.get(config.optimizer.name)
-  tx = optax.inject_hyperparams(lambda learning_rate: build(config, learning_rate))(
-      learning_rate=schedule)
-  if config.optimizer.grad_clip_norm:
-    tx = optax.chain(optax.clip_by_global_norm(config.optimizer.grad_clip_norm), tx)
+                     num_train_steps: int, schedule: optax.Schedule = None
+                     ) -> optax.GradientTransformation:
+  """The optimizer config describes (see the module docstring for the chain).
+
+  Args:
+    config: the run's config (optimizer, schedule, freeze sections).
+    steps_per_epoch: converts schedule lengths given in epochs.
+    num_train_steps: the run's length.
+    schedule: overrides config.schedule (cnnlab.lr_find's exponential sweep).
+  """
+  o = config.optimizer
+  if schedule is None:
+    schedule = schedules.create_schedule(config, steps_per_epoch, num_train_steps)
+  build = OPTIMIZERS.get(o.name)
+  for field in ('l2', 'weight_decay', 'grad_clip_norm', 'max_norm'):
+    if o[field] < 0:
+      raise UserError(f'optimizer.{field}={o[field]} must be >= 0 (0 = off)')
+
+  def with_regularizers(learning_rate):
+    parts = []
+    if o.l2:
+      # d/dw of l2 * sum(w**2), added before clipping as Keras' loss term would be.
+      parts.append(optax.add_decayed_weights(2.0 * o.l2, decay_mask))
+    if o.grad_clip_norm:
+      parts.append(optax.clip_by_global_norm(o.grad_clip_norm))
+    parts.append(build(config, learning_rate))
+    if o.weight_decay and o.name != 'adamw':
+      # Decoupled: w -= lr * wd * w, scaled by the schedule as optax.adamw does.
+      parts.append(optax.add_decayed_weights(-learning_rate * o.weight_decay, decay_mask))
+    return optax.chain(*parts)
+
+  tx = optax.inject_hyperparams(with_regularizers)(learning_rate=schedule)
+  if config.schedule.name == 'reduce_on_plateau':
+    tx = optax.chain(tx, plateau_scale(config))
+  if o.max_norm:
+    tx = optax.chain(tx, max_norm(o.max_norm))
+  if config.freeze:
+    tx = optax.multi_transform({'trainable': tx, 'frozen': optax.set_to_zero()},
+                               freeze_labels(config.freeze))
   return tx
 
 
+def _find(opt_state: Any, kind) -> list:
+  is_kind = lambda x: isinstance(x, kind)
+  return [x for x in jax.tree_util.tree_leaves(opt_state, is_leaf=is_kind) if is_kind(x)]
+
+
 def current_lr(opt_state: Any) -> float:
-  """The learning rate the last update used (from inject_hyperparams' state)."""
+  """The learning rate the last update used (injected lr times any plateau scale)."""
   has_hyperparams = lambda x: 'learning_rate' in getattr(x, 'hyperparams', {})
   for leaf in jax.tree_util.tree_leaves(opt_state, is_leaf=has_hyperparams):
     if has_hyperparams(leaf):
-      return float(leaf.hyperparams['learning_rate'])
+      lr = float(leaf.hyperparams['learning_rate'])
+      for plateau in _find(opt_state, PlateauState):
+        lr *= float(plateau.scale)
+      return lr
   raise ValueError('optimizer state has no injected learning_rate')
 
 
-def after_eval(opt_state: Any, val_metrics: dict) -> Any:
-  """Hook the train loop calls after each validation (reduce-on-plateau lives here)."""
-  del val_metrics
-  return opt_state
+def after_eval(opt_state: Any, val_metrics: Dict[str, Any]) -> Any:
+  """Hook the train loop calls after each validation: drives reduce-on-plateau.
+
+  Args:
+    opt_state: the optimizer state.
+    val_metrics: {'loss': ..., 'accuracy': ...} of the validation split.
+
+  Returns:
+    opt_state with its PlateauState (if any) advanced by one evaluation.
+  """
+  if not _find(opt_state, PlateauState):
+    return opt_state
+
+  def advance(x):
+    if not isinstance(x, PlateauState):
+      return x
+    value = val_metrics['accuracy'] if int(x.maximize) else val_metrics['loss']
+    return plateau_update(x, jnp.asarray(value, jnp.float32))
+
+  return jax.tree.map(advance, opt_state, is_leaf=lambda x: isinstance(x, PlateauState))

@@ -60,12 +60,33 @@ def get_config():
   config.optimizer.name = 'sgd'
   # Peak / base learning rate; schedules scale it.
   config.optimizer.lr = 0.01
-  config.optimizer.momentum = 0.9  # sgd, rmsprop
+  config.optimizer.momentum = 0.9  # sgd (0 = plain SGD, Keras' default)
   config.optimizer.nesterov = False  # sgd
-  # Coupled L2 added to the loss (Keras kernel_regularizer); spares biases and BatchNorm.
+  # adam, adamw, adamax moment decays (optax and Keras agree).
+  config.optimizer.b1 = 0.9
+  config.optimizer.b2 = 0.999
+  # Epsilon; None = optax's default for the optimizer (1e-8 for adam/adamax/
+  # rmsprop, 1e-7 adagrad, 1e-6 adadelta). Keras uses 1e-7 everywhere.
+  config.optimizer.eps = ml_collections.config_dict.placeholder(float)
+  # rmsprop's / adadelta's squared-gradient decay; None = optax's 0.9 (Keras:
+  # rmsprop 0.9, adadelta 0.95).
+  config.optimizer.rho = ml_collections.config_dict.placeholder(float)
+  # rmsprop: optax divides by sqrt(v + eps) (True); Keras by sqrt(v) + eps
+  # (False). With eps=1e-8 inside the root the floor is 1e-4, not 1e-8.
+  config.optimizer.eps_in_sqrt = True
+  config.optimizer.centered = False  # rmsprop (Keras centered=True)
+  config.optimizer.rmsprop_momentum = 0.0  # rmsprop (Keras momentum); 0 = none
+  # Coupled L2 added to the loss (Keras kernel_regularizer l2(x): loss +=
+  # x * sum(w**2)); kernels only, biases and BatchNorm spared. The logged loss
+  # excludes it (Keras' includes it).
   config.optimizer.l2 = 0.0
-  # Decoupled weight decay (AdamW style); spares biases and BatchNorm.
+  # Decoupled weight decay, w -= lr * weight_decay * w each step (AdamW /
+  # SGDW); kernels only. adamw uses it as its own weight_decay (optax's
+  # default would be 1e-4, Keras' 0.004; 0 makes adamw plain adam).
   config.optimizer.weight_decay = 0.0
+  # Keras max_norm(c) kernel constraint: after each update every output unit's
+  # kernel weights are rescaled to norm <= c (seed 002 used 3); 0 = off.
+  config.optimizer.max_norm = 0.0
   # Clip the global gradient norm to this; 0 = off.
   config.optimizer.grad_clip_norm = 0.0
 
@@ -73,8 +94,44 @@ def get_config():
   config.schedule = ml_collections.ConfigDict()
   # A name from cnnlab.schedules.SCHEDULES.
   config.schedule.name = 'constant'
-  # Linear warm-up from 0 before the schedule proper (where the schedule uses it).
+  # Linear warm-up from 0 prepended to any schedule (required by warmup_cosine).
   config.schedule.warmup_epochs = 0.0
+  # Floor of the schedule: cosine's end value, SGDR's eta_min, CLR's base_lr
+  # (optimizer.lr is the top: the peak, eta_max, max_lr).
+  config.schedule.min_lr = 0.0
+  # piecewise: epochs at which lr is multiplied by decay_rate, e.g. '30,60,90'.
+  config.schedule.boundaries_epochs = ''
+  # piecewise / step / exponential: the factor, and (step, exponential) the
+  # epochs over which it applies once (step: a drop every decay_epochs).
+  config.schedule.decay_rate = 0.1
+  config.schedule.decay_epochs = 10.0
+  # time_based: Keras' legacy SGD(decay=...): lr / (1 + time_decay * step);
+  # seed 002 used lr / num_epochs, seed 000 1e-6.
+  config.schedule.time_decay = 0.0
+  # one_cycle: fraction of the run spent rising, start lr = lr / div_factor,
+  # final lr = start / final_div_factor (PyTorch / fastai defaults).
+  config.schedule.pct_start = 0.3
+  config.schedule.div_factor = 25.0
+  config.schedule.final_div_factor = 1e4
+  # triangular / triangular2 / exp_range (Smith's CLR): half a cycle, in epochs
+  # (bckenstler: 2-8) or, when > 0, in steps; exp_range's per-step gamma.
+  config.schedule.step_size_epochs = 4.0
+  config.schedule.step_size_steps = 0
+  config.schedule.gamma = 0.99994
+  # sgdr: the first cycle (epochs) and each next cycle's growth (the paper's
+  # T_0 = 10, T_mult = 2).
+  config.schedule.t0_epochs = 10.0
+  config.schedule.t_mult = 2.0
+  # reduce_on_plateau (Keras ReduceLROnPlateau defaults): multiply lr by factor
+  # after `patience` validations without a min_delta improvement of monitor
+  # ('val_loss' or 'val_accuracy'), then wait `cooldown` validations; never
+  # below plateau_min_lr.
+  config.schedule.plateau_monitor = 'val_loss'
+  config.schedule.plateau_factor = 0.1
+  config.schedule.plateau_patience = 10
+  config.schedule.plateau_min_delta = 1e-4
+  config.schedule.plateau_cooldown = 0
+  config.schedule.plateau_min_lr = 0.0
 
   # ---- fine-tuning --------------------------------------------------------
   # Initialise from another run's workdir or checkpoint dir (params and batch

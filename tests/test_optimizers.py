@@ -1,0 +1,212 @@
+"""Optimizers, regularizer masks, max-norm, clipping and reduce-on-plateau."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from cnnlab import optimizers
+from cnnlab.errors import UserError
+from configs import base
+
+
+def make_config(name='sgd', lr=0.1, **optimizer):
+  config = base.get_config()
+  config.optimizer.name = name
+  config.optimizer.lr = lr
+  config.optimizer.momentum = 0.0
+  for key, value in optimizer.items():
+    if key.startswith('schedule.'):
+      config.schedule[key.split('.', 1)[1]] = value
+    elif key == 'freeze':
+      config.freeze = value
+    else:
+      config.optimizer[key] = value
+  return config
+
+
+def flax_like_params(seed=0):
+  """A params tree shaped like a Conv + BatchNorm + Dense flax model."""
+  rng = np.random.default_rng(seed)
+  return jax.tree.map(jnp.asarray, {
+      'Conv_0': {'kernel': rng.normal(size=(3, 3, 2, 4)), 'bias': np.ones(4)},
+      'BatchNorm_0': {'scale': np.ones(4), 'bias': np.full(4, 0.5)},
+      'Dense_0': {'kernel': rng.normal(size=(4, 3)), 'bias': np.ones(3)},
+  })
+
+
+def step(tx, params, grads, state=None):
+  state = tx.init(params) if state is None else state
+  updates, state = tx.update(grads, state, params)
+  return optax.apply_updates(params, updates), state
+
+
+def zeros_like(tree):
+  return jax.tree.map(jnp.zeros_like, tree)
+
+
+def test_decay_mask_spares_biases_and_batchnorm():
+  mask = optimizers.decay_mask(flax_like_params())
+  assert mask == {'Conv_0': {'kernel': True, 'bias': False},
+                  'BatchNorm_0': {'scale': False, 'bias': False},
+                  'Dense_0': {'kernel': True, 'bias': False}}
+
+
+@pytest.mark.parametrize('name', ['sgd', 'adamw'])
+def test_decoupled_weight_decay_is_masked(name):
+  params = flax_like_params()
+  tx = optimizers.create_optimizer(make_config(name, lr=0.1, weight_decay=0.5), 10, 100)
+  new, _ = step(tx, params, zeros_like(params))  # zero gradient: only decay moves params
+  for layer, leaf in [('Conv_0', 'bias'), ('BatchNorm_0', 'scale'), ('BatchNorm_0', 'bias'),
+                      ('Dense_0', 'bias')]:
+    np.testing.assert_array_equal(new[layer][leaf], params[layer][leaf])
+  for layer in ('Conv_0', 'Dense_0'):  # w -= lr * wd * w
+    np.testing.assert_allclose(new[layer]['kernel'], params[layer]['kernel'] * (1 - 0.05),
+                               rtol=1e-6)
+
+
+def test_coupled_l2_is_masked_and_is_the_keras_gradient():
+  params = flax_like_params()
+  tx = optimizers.create_optimizer(make_config('sgd', lr=0.1, l2=0.01), 10, 100)
+  new, _ = step(tx, params, zeros_like(params))
+  np.testing.assert_array_equal(new['BatchNorm_0']['scale'], params['BatchNorm_0']['scale'])
+  np.testing.assert_array_equal(new['Dense_0']['bias'], params['Dense_0']['bias'])
+  # Keras l2(0.01): loss += 0.01 * sum(w**2), so grad = 0.02 * w.
+  np.testing.assert_allclose(new['Dense_0']['kernel'],
+                             params['Dense_0']['kernel'] * (1 - 0.1 * 0.02), rtol=1e-6)
+
+
+def test_max_norm_holds_after_a_step():
+  params = flax_like_params()
+  grads = jax.tree.map(lambda p: -10.0 * jnp.ones_like(p), params)  # blow the norms up
+  tx = optimizers.create_optimizer(make_config('sgd', lr=1.0, max_norm=2.0), 10, 100)
+  new, _ = step(tx, params, grads)
+  conv_norms = jnp.sqrt(jnp.sum(new['Conv_0']['kernel'] ** 2, axis=(0, 1, 2)))
+  dense_norms = jnp.sqrt(jnp.sum(new['Dense_0']['kernel'] ** 2, axis=0))
+  assert conv_norms.shape == (4,) and dense_norms.shape == (3,)
+  np.testing.assert_allclose(conv_norms, 2.0, rtol=1e-5)
+  np.testing.assert_allclose(dense_norms, 2.0, rtol=1e-5)
+  # Biases are not constrained (Keras' kernel_constraint).
+  np.testing.assert_allclose(new['Dense_0']['bias'], params['Dense_0']['bias'] + 10.0)
+
+
+def test_max_norm_leaves_small_units_alone():
+  params = {'Dense_0': {'kernel': jnp.array([[0.1, 3.0], [0.2, 4.0]])}}  # unit norms .22, 5
+  tx = optimizers.max_norm(1.0)
+  new, _ = step(tx, params, zeros_like(params))
+  np.testing.assert_allclose(new['Dense_0']['kernel'], [[0.1, 0.6], [0.2, 0.8]], rtol=1e-6)
+
+
+def test_grad_clip_norm():
+  params = flax_like_params()
+  grads = jax.tree.map(lambda p: 100.0 * jnp.ones_like(p), params)
+  tx = optimizers.create_optimizer(make_config('sgd', lr=1.0, grad_clip_norm=1.0), 10, 100)
+  new, _ = step(tx, params, grads)
+  moved = jax.tree.map(lambda a, b: a - b, new, params)
+  np.testing.assert_allclose(optax.global_norm(moved), 1.0, rtol=1e-5)
+
+
+def test_keras_rmsprop_epsilon_outside_the_root():
+  params = {'w': jnp.array([1.0])}
+  grads = {'w': jnp.array([1e-3])}
+  config = make_config('rmsprop', lr=0.01, eps=1e-7, rho=0.9, eps_in_sqrt=False)
+  new, _ = step(optimizers.create_optimizer(config, 10, 100), params, grads)
+  v = 0.1 * 1e-6  # (1 - rho) * g**2
+  np.testing.assert_allclose(new['w'], 1.0 - 0.01 * 1e-3 / (np.sqrt(v) + 1e-7), rtol=1e-6)
+
+
+@pytest.mark.parametrize('name,lr', [('sgd', 0.1), ('adam', 0.05), ('adamw', 0.05),
+                                     ('adamax', 0.05), ('rmsprop', 0.01), ('adagrad', 0.3),
+                                     ('adadelta', 1.0)])
+def test_every_optimizer_reduces_the_loss(name, lr):
+  # Softmax regression on 3 separable blobs, 25 full-batch steps.
+  rng = np.random.default_rng(0)
+  labels = np.repeat(np.arange(3), 20)
+  x = jnp.asarray(np.eye(3)[labels] * 2 + rng.normal(0, 0.5, (60, 3)), jnp.float32)
+  params = {'Dense_0': {'kernel': jnp.zeros((3, 3)), 'bias': jnp.zeros(3)}}
+
+  def loss_fn(p):
+    logits = x @ p['Dense_0']['kernel'] + p['Dense_0']['bias']
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+  tx = optimizers.create_optimizer(make_config(name, lr=lr, momentum=0.9 * (name == 'sgd')),
+                                   10, 100)
+  state = tx.init(params)
+
+  @jax.jit
+  def update(p, s):
+    grads = jax.grad(loss_fn)(p)
+    updates, s = tx.update(grads, s, p)
+    return optax.apply_updates(p, updates), s
+
+  start = float(loss_fn(params))
+  for _ in range(25):
+    params, state = update(params, state)
+  # adadelta starts with steps of about sqrt(eps), so the bar is modest.
+  assert float(loss_fn(params)) < 0.9 * start, name
+
+
+def test_documented_defaults_cover_every_optimizer():
+  assert set(optimizers.DEFAULTS) == set(optimizers.OPTIMIZERS.names())
+
+
+def test_current_lr_follows_the_schedule():
+  config = make_config('sgd', lr=0.1, **{'schedule.name': 'step', 'schedule.decay_epochs': 1.0,
+                                          'schedule.decay_rate': 0.5})
+  params = flax_like_params()
+  tx = optimizers.create_optimizer(config, 2, 100)
+  state = None
+  lrs = []
+  for _ in range(4):
+    params, state = step(tx, params, zeros_like(params), state)
+    lrs.append(optimizers.current_lr(state))
+  np.testing.assert_allclose(lrs, [0.1, 0.1, 0.05, 0.05])
+
+
+def test_reduce_on_plateau_scales_lr_like_keras():
+  config = make_config('sgd', lr=0.1, **{'schedule.name': 'reduce_on_plateau',
+                                          'schedule.plateau_patience': 2,
+                                          'schedule.plateau_factor': 0.5,
+                                          'schedule.plateau_cooldown': 1,
+                                          'schedule.plateau_min_lr': 0.02})
+  params = {'w': jnp.array([1.0])}
+  tx = optimizers.create_optimizer(config, 10, 100)
+  _, state = step(tx, params, {'w': jnp.array([1.0])})
+  lrs = []
+  # Improves, then stalls: reduce after 2 bad evals, cooldown 1, then 2 more bad.
+  for loss in [1.0, 0.9, 0.95, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97]:
+    state = optimizers.after_eval(state, {'loss': loss, 'accuracy': 0.5})
+    lrs.append(optimizers.current_lr(state))
+  np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025,
+                                   0.02, 0.02], rtol=1e-6)
+  # The scale multiplies the update, i.e. the lr actually used.
+  new, _ = step(tx, params, {'w': jnp.array([1.0])}, state)
+  np.testing.assert_allclose(new['w'], 1.0 - 0.02, rtol=1e-6)
+
+
+def test_reduce_on_plateau_on_accuracy():
+  config = make_config('adam', lr=0.1, **{'schedule.name': 'reduce_on_plateau',
+                                          'schedule.plateau_monitor': 'val_accuracy',
+                                          'schedule.plateau_patience': 1})
+  params = {'w': jnp.array([1.0])}
+  state = optimizers.create_optimizer(config, 10, 100).init(params)
+  for acc in [0.5, 0.6, 0.6]:
+    state = optimizers.after_eval(state, {'loss': 1.0, 'accuracy': acc})
+  np.testing.assert_allclose(optimizers.current_lr(state), 0.1 * 0.1, rtol=1e-6)
+
+
+def test_after_eval_without_plateau_is_identity():
+  params = {'w': jnp.array([1.0])}
+  state = optimizers.create_optimizer(make_config('adam'), 10, 100).init(params)
+  assert optimizers.after_eval(state, {'loss': 1.0, 'accuracy': 0.1}) is state
+
+
+def test_bad_values_are_user_errors():
+  with pytest.raises(UserError, match='Known optimizers'):
+    optimizers.create_optimizer(make_config('adamm'), 10, 100)
+  with pytest.raises(UserError, match='weight_decay'):
+    optimizers.create_optimizer(make_config('sgd', weight_decay=-1.0), 10, 100)
+  with pytest.raises(UserError, match='plateau_monitor'):
+    optimizers.create_optimizer(
+        make_config('sgd', **{'schedule.name': 'reduce_on_plateau',
+                              'schedule.plateau_monitor': 'loss'}), 10, 100)

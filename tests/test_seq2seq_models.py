@@ -1,0 +1,86 @@
+"""The seq2seq models: Keras' parameter count, the LSTM maths, greedy decoding."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from cnnlab.errors import UserError
+from seq2seq import models
+
+
+def init(name, vocab=12, answer_length=4, hidden=128, query_length=7, shapes_only=False):
+  model = models.create_model(name, vocab, answer_length, hidden)
+  fn = jax.eval_shape if shapes_only else lambda f, *a: jax.jit(f)(*a)
+  params = fn(model.init, jax.random.key(0), jnp.zeros((1, query_length), jnp.int32))
+  return model, params['params']
+
+
+def apply(model, params, *args):
+  return jax.jit(model.apply)({'params': params}, *args)
+
+
+def test_keras_lstm_has_the_keras_example_param_count():
+  _, params = init('keras_lstm', shapes_only=True)
+  assert models.count_params(params) == 205_324
+  shapes = jax.tree_util.tree_map(jnp.shape, params)
+  assert shapes['encoder'] == {'kernel': (12, 512), 'recurrent_kernel': (128, 512),
+                               'bias': (512,)}
+  assert shapes['decoder']['kernel'] == (128, 512)
+  assert shapes['dense'] == {'kernel': (128, 12), 'bias': (12,)}
+  # Keras' unit_forget_bias: ones for the forget gate (i, f, c, o order) only.
+  _, params = init('keras_lstm', hidden=4)
+  np.testing.assert_array_equal(params['encoder']['bias'],
+                                np.r_[np.zeros(4), np.ones(4), np.zeros(8)])
+
+
+def test_encoder_decoder_param_count():
+  _, params = init('encoder_decoder', shapes_only=True)
+  assert models.count_params(params) == 72_192 + 72_192 + 1_548
+
+
+def test_unknown_model_lists_known_ones():
+  with pytest.raises(UserError, match='encoder_decoder, keras_lstm'):
+    models.create_model('keras', 12, 4, 8)
+
+
+def test_run_lstm_matches_the_keras_equations():
+  rng = np.random.default_rng(0)
+  d, h, t, b = 3, 4, 5, 2
+  p = {'kernel': rng.normal(size=(d, 4 * h)), 'recurrent_kernel': rng.normal(size=(h, 4 * h)),
+       'bias': rng.normal(size=4 * h)}
+  x = rng.normal(size=(b, t, d))
+  sig = lambda z: 1 / (1 + np.exp(-z))
+  c, hh, outs = np.zeros((b, h)), np.zeros((b, h)), []
+  for s in range(t):
+    z = x[:, s] @ p['kernel'] + hh @ p['recurrent_kernel'] + p['bias']
+    i, f, g, o = np.split(z, 4, axis=-1)
+    c = sig(f) * c + sig(i) * np.tanh(g)
+    hh = sig(o) * np.tanh(c)
+    outs.append(hh)
+  jp = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), p)
+  for unroll in (True, False):
+    (c2, h2), ys = models.run_lstm(jp, jnp.asarray(x, jnp.float32), unroll=unroll)
+    np.testing.assert_allclose(ys, np.stack(outs, 1), atol=1e-5)
+    np.testing.assert_allclose(c2, c, atol=1e-5)
+    np.testing.assert_allclose(h2, hh, atol=1e-5)
+
+
+def test_greedy_decoding_feeds_back_its_own_argmax():
+  model, params = init('encoder_decoder', hidden=16)
+  inputs = jax.random.randint(jax.random.key(1), (6, 7), 0, 12)
+  greedy = apply(model, params, inputs)
+  assert greedy.shape == (6, 4, 12)
+  # Teacher forcing with the greedy answer as the "truth" reproduces it.
+  forced = apply(model, params, inputs, greedy.argmax(-1))
+  np.testing.assert_allclose(forced, greedy, atol=1e-5)
+  # ...while another answer prefix changes the later steps, not the first.
+  other = apply(model, params, inputs, (greedy.argmax(-1) + 1) % 12)
+  np.testing.assert_allclose(other[:, 0], greedy[:, 0], atol=1e-5)
+  assert not np.allclose(other[:, 1:], greedy[:, 1:])
+
+
+def test_keras_lstm_ignores_targets():
+  model, params = init('keras_lstm', hidden=8)
+  inputs = jnp.zeros((2, 7), jnp.int32)
+  np.testing.assert_array_equal(apply(model, params, inputs),
+                                apply(model, params, inputs, jnp.ones((2, 4), jnp.int32)))

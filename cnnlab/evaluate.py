@@ -4,18 +4,19 @@ r"""Evaluates a trained run on an image folder, an arrays file, a tfds split or 
   python -m cnnlab.evaluate --workdir=runs/vgg --data_dir=path/to/folder
   python -m cnnlab.evaluate --workdir=runs/vgg --data_dir=test.npz
   python -m cnnlab.evaluate --workdir=runs/mnist --data_name=mnist --split=test
+  python -m cnnlab.evaluate --workdir=runs/vgg --tta=flip            # test-time augmentation
 
 Loads the best checkpoint (or --step), checks the data's classes against the
 training classes, prints accuracy and loss and writes
-<workdir>/eval_<name>.json (accuracy, loss, count, confusion counts) and
-<workdir>/eval_<name>_predictions.npz (labels, probabilities).
+<workdir>/eval_<name>.json (accuracy, loss, count, confusion counts),
+<workdir>/eval_<name>_predictions.npz (labels, probabilities) and the report
+(figures, per-class precision/recall/F1; see cnnlab.report) into
+<workdir>/report/ for the val split or <workdir>/report/<name>/ otherwise.
 """
-import json
 import os
 
 from absl import app
 from absl import flags
-import numpy as np
 
 from cnnlab import cli
 
@@ -28,7 +29,12 @@ flags.DEFINE_string('data_name', '', 'image_folder | arrays | cifar10 | fashion_
 flags.DEFINE_string('split', 'test', 'tfds split, with a tfds --data_name.')
 flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
 flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
-flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data.')
+flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data '
+                    '(with _tta_<tta> appended under --tta).')
+flags.DEFINE_string('tta', '', 'Test-time augmentation: average the probabilities over '
+                    'views (identity | flip); empty = none.')
+flags.DEFINE_bool('report', True, 'Write the figures and per-class tables into '
+                  '<workdir>/report/[<name>/].')
 
 
 def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: int):
@@ -54,23 +60,29 @@ def main(argv):
   del argv
 
   def run_eval():
-    from cnnlab import inference  # pylint: disable=g-import-not-at-top
+    from cnnlab import inference, parallel, report, train, tta  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
+    eval_fn = tta.eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
     name, dataset = load_eval_data(run, FLAGS.data_dir, FLAGS.data_name, FLAGS.split,
                                    FLAGS.image_size)
-    name = FLAGS.name or name
-    result = inference.evaluate(run, dataset)
+    name = FLAGS.name or (f'{name}_tta_{FLAGS.tta}' if FLAGS.tta else name)
+    result = train.evaluate(run.state, dataset, run.mesh, eval_fn, run.config.eval_batch_size,
+                            with_probabilities=True)
     probabilities = result.pop('probabilities')
-    result.update(name=name, step=run.step, class_names=run.class_names,
-                  data_dir=FLAGS.data_dir, data_name=FLAGS.data_name or run.config.data.name)
-    with open(os.path.join(run.workdir, f'eval_{name}.json'), 'w') as f:
-      json.dump(result, f, indent=2)
-    np.savez(os.path.join(run.workdir, f'eval_{name}_predictions.npz'),
-             labels=dataset.labels, probabilities=probabilities,
-             ids=dataset.ids if dataset.ids is not None else np.arange(len(dataset.labels)))
+    if not parallel.is_main_process():
+      return
+    info = dict(data_dir=FLAGS.data_dir, data_name=FLAGS.data_name or run.config.data.name,
+                tta=FLAGS.tta)
+    if FLAGS.report:
+      written = report.report_evaluation(run.workdir, name, result, dataset, probabilities,
+                                         run.step, run.meta, **info)
+      path, where = written['eval.json'], f', report in {report.report_dir(run.workdir, name)}'
+    else:
+      path, where = report.write_evaluation(
+          run.workdir, name, result, dataset.labels, probabilities, dataset.ids, step=run.step,
+          class_names=run.class_names, **info), ''
     print(f'{name}: accuracy {result["accuracy"]:.4f}  loss {result["loss"]:.4f}  '
-          f'({result["count"]} images, step {run.step}) -> '
-          f'{os.path.join(run.workdir, f"eval_{name}.json")}')
+          f'({result["count"]} images, step {run.step}) -> {path}{where}')
 
   cli.run_main(run_eval)
 

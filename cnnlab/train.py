@@ -29,6 +29,8 @@ from cnnlab import input_pipeline
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab import parallel
+from cnnlab import report
+from cnnlab import tensorboard
 from cnnlab.errors import UserError
 from cnnlab.progress import ProgressBar
 
@@ -277,6 +279,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                num_epochs, config.batch_size, mesh.devices.size)
 
   record = records[-1] if records else {}
+  tb = tensorboard.EpochWriter(workdir, records, enabled=main)
   step = start_step
   epoch_metrics, checked_step = [], start_step
   bar, epoch_start, epoch_first_step = None, time.monotonic(), start_step
@@ -348,6 +351,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
         ckpts.save(step, state)
       if main:
         history.append(workdir, record)
+        tb.write(record)
         logging.info('epoch %d: %s', epoch + 1, ', '.join(
             f'{k} {v:.4g}' for k, v in record.items() if k not in ('epoch', 'step')))
       if config.early_stopping_patience and evals_since_best >= config.early_stopping_patience:
@@ -363,5 +367,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     ckpts.close()
     raise
   ckpts.save(step, state)
+  tb.close()
+  # <workdir>/report/: the best checkpoint's figures and per-class table on val.
+  report.after_training(workdir, ckpts, state, val_ds, mesh, eval_fn, config, meta)
   ckpts.close()
   return record

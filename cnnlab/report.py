@@ -1,0 +1,417 @@
+r"""Reports people look at: figures, per-class tables and run comparisons.
+
+Every training run (on its val split, best checkpoint) and every
+`python -m cnnlab.evaluate` writes, headless, into <workdir>/report/ (the val
+split) or <workdir>/report/<name>/ (any other evaluation):
+
+  curves.png            loss and accuracy per epoch, train vs val, lr on a second axis
+  confusion_matrix.png  counts and row-normalized, class names on both axes
+  misclassified.png     the most confident mistakes: true class, predicted class, confidence
+  predictions.png       ten random images per class, "computer: X / human: Y"
+  dashboard.png         curves + normalized confusion matrix + a row of mistakes
+  per_class.md, .csv    precision, recall, F1, support per class; accuracy, macro, weighted
+
+plus TensorBoard scalars under <workdir>/tensorboard/ (cnnlab.tensorboard).
+
+Comparing runs:
+
+  python -m cnnlab.report --workdirs runs/a runs/b runs/c --out=compare.png
+
+draws their val accuracy and loss per epoch on one figure with a table of the
+runs, and writes the table beside it as compare.md and compare.csv.
+"""
+import csv
+import io
+import json
+import logging
+import math
+import os
+import sys
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+REPORT_DIR = 'report'
+DEFAULT_NAME = 'val'  # the evaluation whose report lands in <workdir>/report/ itself
+
+
+# ---- per-class metrics --------------------------------------------------------------
+
+def per_class_metrics(confusion: Any, class_names: Sequence[str]) -> Dict[str, Any]:
+  """Precision, recall, F1 and support per class from confusion counts [true, pred].
+
+  The same numbers as `sklearn.metrics.classification_report(y_true, y_pred,
+  labels=range(K), output_dict=True)`: a 0/0 ratio (a class never predicted,
+  or absent from the data) counts as 0, F1 is 2tp / (support + predicted).
+
+  Returns:
+    {'classes': [{'class', 'precision', 'recall', 'f1', 'support'}, ...],
+     'accuracy', 'count', 'macro avg': {...}, 'weighted avg': {...}}.
+  """
+  c = np.asarray(confusion, np.int64)
+  if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] != len(class_names):
+    raise ValueError(f'confusion of shape {c.shape} does not match {len(class_names)} classes')
+  tp = np.diag(c).astype(np.float64)
+  support = c.sum(axis=1).astype(np.float64)
+  predicted = c.sum(axis=0).astype(np.float64)
+
+  def divide(a, b):
+    return np.divide(a, b, out=np.zeros_like(a), where=b > 0)
+
+  precision, recall = divide(tp, predicted), divide(tp, support)
+  f1 = divide(2 * tp, support + predicted)
+  total = float(support.sum())
+  classes = [dict(name=str(n), precision=float(p), recall=float(r), f1=float(f),
+                  support=int(s))
+             for n, p, r, f, s in zip(class_names, precision, recall, f1, support)]
+  weights = support / total if total else np.zeros_like(support)
+
+  def average(w):
+    return dict(precision=float(np.sum(precision * w)), recall=float(np.sum(recall * w)),
+                f1=float(np.sum(f1 * w)), support=int(total))
+
+  return {'classes': classes,
+          'accuracy': float(tp.sum() / total) if total else 0.0,
+          'count': int(total),
+          'macro avg': average(np.full_like(support, 1.0 / len(class_names))),
+          'weighted avg': average(weights)}
+
+
+CSV_HEADER = ('class', 'precision', 'recall', 'f1', 'support')
+
+
+def per_class_csv(metrics: Dict[str, Any]) -> str:
+  """CSV text: a row per class, then accuracy, macro avg and weighted avg.
+
+  As in sklearn's text report, the accuracy row has the accuracy in the f1
+  column and the number of images as support.
+  """
+  out = io.StringIO()
+  writer = csv.writer(out, lineterminator='\n')
+  writer.writerow(CSV_HEADER)
+  for row in metrics['classes']:
+    writer.writerow([row['name']] + [repr(row[k]) for k in ('precision', 'recall', 'f1')]
+                    + [row['support']])
+  writer.writerow(['accuracy', '', '', repr(metrics['accuracy']), metrics['count']])
+  for key in ('macro avg', 'weighted avg'):
+    row = metrics[key]
+    writer.writerow([key] + [repr(row[k]) for k in ('precision', 'recall', 'f1')]
+                    + [row['support']])
+  return out.getvalue()
+
+
+def _md_escape(text: str) -> str:
+  return str(text).replace('|', '\\|')
+
+
+def per_class_markdown(metrics: Dict[str, Any], title: str = '') -> str:
+  """A Markdown table of `metrics`, worst F1 marked, then the averages."""
+  classes = metrics['classes']
+  lines = []
+  if title:
+    lines += [f'# {title}', '']
+  lines += [f'Accuracy **{metrics["accuracy"]:.4f}** on {metrics["count"]:,} images; '
+            f'macro F1 {metrics["macro avg"]["f1"]:.4f}.', '']
+  worst = min(range(len(classes)), key=lambda i: classes[i]['f1']) if classes else -1
+  lines += ['| class | precision | recall | F1 | support |',
+            '|:--|--:|--:|--:|--:|']
+  for i, row in enumerate(classes):
+    name = _md_escape(row['name']) + (' (lowest F1)' if i == worst and len(classes) > 1 else '')
+    lines.append(f'| {name} | {row["precision"]:.4f} | {row["recall"]:.4f} | '
+                 f'{row["f1"]:.4f} | {row["support"]:,} |')
+  lines.append(f'| **accuracy** | | | {metrics["accuracy"]:.4f} | {metrics["count"]:,} |')
+  for key in ('macro avg', 'weighted avg'):
+    row = metrics[key]
+    lines.append(f'| **{key}** | {row["precision"]:.4f} | {row["recall"]:.4f} | '
+                 f'{row["f1"]:.4f} | {row["support"]:,} |')
+  return '\n'.join(lines) + '\n'
+
+
+# ---- saving evaluations and their reports ------------------------------------------
+
+def report_dir(workdir: str, name: str = DEFAULT_NAME) -> str:
+  """<workdir>/report for the val split, <workdir>/report/<name> for other data."""
+  base = os.path.join(workdir, REPORT_DIR)
+  return base if name == DEFAULT_NAME else os.path.join(base, name)
+
+
+def _write_text(path: str, text: str) -> str:
+  tmp = f'{path}.tmp{os.getpid()}'
+  with open(tmp, 'w') as f:
+    f.write(text)
+  os.replace(tmp, path)
+  return path
+
+
+def write_evaluation(workdir: str, name: str, result: Dict[str, Any], labels: np.ndarray,
+                     probabilities: np.ndarray, ids: Optional[np.ndarray] = None,
+                     **info: Any) -> str:
+  """<workdir>/eval_<name>.json (metrics, confusion) and eval_<name>_predictions.npz.
+
+  Args:
+    workdir: the run's workdir.
+    name: the evaluation's name.
+    result: train.evaluate's dict (loss, accuracy, count, confusion), without
+      'probabilities'.
+    labels, probabilities: per image, for the .npz.
+    ids: per-image ids (default 0..N-1).
+    **info: more JSON fields (step, class_names, data_dir, tta, ...).
+
+  Returns:
+    The path of the JSON file.
+  """
+  record = {k: v for k, v in result.items() if k != 'probabilities'}
+  record.update(name=name, **info)
+  path = os.path.join(workdir, f'eval_{name}.json')
+  _write_text(path, json.dumps(record, indent=2) + '\n')
+  np.savez(os.path.join(workdir, f'eval_{name}_predictions.npz'), labels=np.asarray(labels),
+           probabilities=np.asarray(probabilities),
+           ids=ids if ids is not None else np.arange(len(labels)))
+  return path
+
+
+def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
+                 images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
+                 records: Sequence[Dict[str, Any]] = (), title: str = '') -> Dict[str, str]:
+  """Writes every figure and table of one evaluation into `out_dir`.
+
+  Args:
+    out_dir: the report folder (created).
+    confusion: counts [true, predicted] as evaluated (what the tables use).
+    class_names: name of each class index.
+    images: uint8 [N, H, W, C], the evaluated images in order.
+    labels: int [N] true class indices.
+    probabilities: [N, K] predicted probabilities.
+    records: the run's metrics.jsonl records, for the curves.
+    title: a heading, e.g. 'runs/vgg, val split, step 3510'.
+
+  Returns:
+    {file name: path} of what was written.
+  """
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top  (matplotlib: ~0.5 s)
+  os.makedirs(out_dir, exist_ok=True)
+  probabilities = np.asarray(probabilities)
+  labels = np.asarray(labels)
+  predicted = probabilities.argmax(axis=-1) if len(labels) else np.zeros(0, np.int64)
+  confidence = probabilities.max(axis=-1) if len(labels) else np.zeros(0)
+  written = {}
+
+  def put(name, fig):
+    written[name] = figures.save(fig, os.path.join(out_dir, name))
+
+  put('curves.png', figures.curves_figure(records, title))
+  put('confusion_matrix.png', figures.confusion_figure(confusion, class_names, title))
+  put('misclassified.png', figures.misclassified_figure(
+      images, labels, predicted, confidence, class_names))
+  put('predictions.png', figures.predictions_figure(images, labels, predicted, class_names))
+  put('dashboard.png', figures.dashboard_figure(
+      records, confusion, class_names, images, labels, predicted, confidence, title))
+  metrics = per_class_metrics(confusion, class_names)
+  written['per_class.md'] = _write_text(os.path.join(out_dir, 'per_class.md'),
+                                        per_class_markdown(metrics, title))
+  written['per_class.csv'] = _write_text(os.path.join(out_dir, 'per_class.csv'),
+                                         per_class_csv(metrics))
+  return written
+
+
+def write_eval_scalars(workdir: str, name: str, result: Dict[str, Any],
+                       class_names: Sequence[str], epoch: int) -> None:
+  """An evaluation's accuracy, loss and per-class P/R/F1 as TensorBoard scalars."""
+  from cnnlab import tensorboard  # pylint: disable=g-import-not-at-top
+  metrics = per_class_metrics(result['confusion'], class_names)
+  scalars = {'accuracy': result['accuracy'], 'loss': result['loss'],
+             'macro_f1': metrics['macro avg']['f1']}
+  for row in metrics['classes']:
+    for key in ('precision', 'recall', 'f1'):
+      scalars[f'{key}/{row["name"]}'] = row[key]
+  tensorboard.write_scalars(os.path.join(workdir, tensorboard.SUBDIR, f'eval_{name}'),
+                            scalars, epoch)
+
+
+def epoch_of(meta: Dict[str, Any], step: int) -> int:
+  return int(math.ceil(step / max(int(meta.get('steps_per_epoch') or 1), 1)))
+
+
+def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
+                      probabilities: np.ndarray, step: int, meta: Dict[str, Any],
+                      **info: Any) -> Dict[str, str]:
+  """Saves an evaluation (JSON, predictions) and writes its report and scalars.
+
+  Args:
+    workdir: the run's workdir.
+    name: the evaluation's name ('val' goes to <workdir>/report/).
+    result: train.evaluate's dict.
+    dataset: the evaluated input_pipeline.Dataset (labels aligned to the run).
+    probabilities: [N, K].
+    step: the evaluated checkpoint's step.
+    meta: the run's meta.json.
+    **info: more fields for eval_<name>.json.
+
+  Returns:
+    {file name: path} of everything written.
+  """
+  from cnnlab import history  # pylint: disable=g-import-not-at-top
+  class_names = meta['class_names']
+  written = {'eval.json': write_evaluation(
+      workdir, name, result, dataset.labels, probabilities, dataset.ids, step=step,
+      class_names=class_names, **info)}
+  title = f'{os.path.basename(os.path.normpath(workdir))}: {name}, step {step}'
+  if info.get('tta'):
+    title += f', TTA {info["tta"]}'
+  written.update(write_report(
+      report_dir(workdir, name), confusion=result['confusion'], class_names=class_names,
+      images=dataset.images, labels=dataset.labels, probabilities=probabilities,
+      records=history.read(workdir), title=title))
+  write_eval_scalars(workdir, name, result, class_names, epoch_of(meta, step))
+  return written
+
+
+def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
+                   meta: Dict[str, Any]) -> Optional[Dict[str, str]]:
+  """The training run's report: its best checkpoint evaluated on the val split.
+
+  Called by train.train_and_evaluate on every process (evaluation and restore
+  are collective); only the main process writes files. Skipped when there is
+  no val split or config.report is False.
+  """
+  from cnnlab import parallel, train  # pylint: disable=g-import-not-at-top
+  if not config.get('report', True) or not len(val_ds.labels):
+    return None
+  ckpts.wait()
+  step = ckpts.best_step()
+  if step is not None:
+    state = ckpts.restore(state, best=True)
+  else:
+    step = int(state.step)
+  result = train.evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size,
+                          with_probabilities=True)
+  probabilities = result.pop('probabilities')
+  if not parallel.is_main_process():
+    return None
+  written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step, meta,
+                              data_dir=config.data.dir, data_name=config.data.name)
+  logging.info('Report of the best checkpoint (step %d, val accuracy %.4f): %s', step,
+               result['accuracy'], report_dir(workdir))
+  return written
+
+
+# ---- comparing runs -----------------------------------------------------------------
+
+COMPARE_HEADER = ('run', 'model', 'params', 'epochs', 'best val acc', 'at epoch',
+                  'final val loss', 'train time')
+
+
+def _param_count(meta: Dict[str, Any]) -> Optional[int]:
+  """Parameters of the run's model (shapes only, nothing computed)."""
+  try:
+    import jax  # pylint: disable=g-import-not-at-top
+    import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+    from cnnlab import models  # pylint: disable=g-import-not-at-top
+    model = models.create_model(meta['model'], meta['num_classes'])
+    x = jnp.zeros((1,) + tuple(meta['image_shape']), jnp.float32)
+    variables = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
+    return int(sum(v.size for v in jax.tree_util.tree_leaves(variables.get('params', {}))))
+  except Exception:  # pylint: disable=broad-except  (a table cell is not worth a crash)
+    return None
+
+
+def _duration(seconds: Optional[float]) -> str:
+  if seconds is None:
+    return '-'
+  seconds = int(round(seconds))
+  return f'{seconds // 3600}h{seconds // 60 % 60:02d}m' if seconds >= 3600 else \
+      f'{seconds // 60}m{seconds % 60:02d}s'
+
+
+def run_names(workdirs: Sequence[str]) -> List[str]:
+  """Short distinct names: the last path component, more where two collide."""
+  parts = [os.path.normpath(os.path.abspath(w)).split(os.sep) for w in workdirs]
+  for depth in range(1, max(len(p) for p in parts) + 1):
+    names = ['/'.join(p[-depth:]) for p in parts]
+    if len(set(names)) == len(names):
+      return names
+  return [str(i) for i in range(len(workdirs))]
+
+
+def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
+  """Histories and a summary row per run: {'runs': [(name, records)], 'rows': [...]}."""
+  from cnnlab import history, train  # pylint: disable=g-import-not-at-top
+  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  runs, rows = [], []
+  for name, workdir in zip(run_names(workdirs), workdirs):
+    meta = train.read_meta(workdir)
+    records = history.read(workdir)
+    if not records:
+      raise UserError(f'{workdir!r} has no metrics.jsonl records yet: train it first')
+    vals = [r for r in records if r.get('val_accuracy') is not None]
+    best = max(vals, key=lambda r: r['val_accuracy']) if vals else None
+    last_loss = vals[-1]['val_loss'] if vals else None
+    params = _param_count(meta)
+    rows.append({'run': name, 'workdir': workdir, 'model': meta.get('model', '?'),
+                 'params': params, 'epochs': records[-1]['epoch'],
+                 'best_val_accuracy': best['val_accuracy'] if best else None,
+                 'best_epoch': best['epoch'] if best else None,
+                 'final_val_loss': last_loss,
+                 'train_seconds': records[-1].get('elapsed_seconds')})
+    runs.append((name, records))
+  return {'runs': runs, 'rows': rows}
+
+
+def _cells(row: Dict[str, Any]) -> List[str]:
+  fmt = lambda v, f: '-' if v is None else format(v, f)  # pylint: disable=unnecessary-lambda-assignment
+  return [row['run'], row['model'], fmt(row['params'], ','), str(row['epochs']),
+          fmt(row['best_val_accuracy'], '.4f'), fmt(row['best_epoch'], 'd'),
+          fmt(row['final_val_loss'], '.4f'), _duration(row['train_seconds'])]
+
+
+def compare_markdown(rows: Sequence[Dict[str, Any]]) -> str:
+  lines = ['| ' + ' | '.join(COMPARE_HEADER) + ' |',
+           '|' + '|'.join([':--', ':--'] + ['--:'] * (len(COMPARE_HEADER) - 2)) + '|']
+  lines += ['| ' + ' | '.join(_md_escape(c) for c in _cells(r)) + ' |' for r in rows]
+  return '\n'.join(lines) + '\n'
+
+
+def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
+  """compare.png, compare.md and compare.csv of `workdirs` (names from `out`)."""
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top
+  data = compare_runs(workdirs)
+  # Best first in the table; the legend keeps the order given.
+  rows = sorted(data['rows'], key=lambda r: -(r['best_val_accuracy'] or -1))
+  stem = os.path.splitext(out)[0]
+  written = {'png': figures.save(
+      figures.compare_figure(data['runs'], [_cells(r) for r in data['rows']], COMPARE_HEADER),
+      out)}
+  written['md'] = _write_text(stem + '.md', compare_markdown(rows))
+  buf = io.StringIO()
+  writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()), lineterminator='\n')
+  writer.writeheader()
+  writer.writerows(rows)
+  written['csv'] = _write_text(stem + '.csv', buf.getvalue())
+  return written
+
+
+def main(argv: Sequence[str]) -> None:
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from cnnlab import cli  # pylint: disable=g-import-not-at-top
+  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  # `--workdirs a b c` (space separated, e.g. a shell glob) leaves b c in argv.
+  workdirs = list(flags.FLAGS.workdirs or []) + list(argv[1:])
+
+  def run():
+    if not workdirs:
+      raise UserError('pass the runs to compare: --workdirs runs/a runs/b ...')
+    written = write_comparison(workdirs, flags.FLAGS.out)
+    with open(written['md']) as f:
+      sys.stdout.write(f.read())
+    print(f'-> {written["png"]}, {written["md"]}, {written["csv"]}')
+
+  cli.run_main(run)
+
+
+if __name__ == '__main__':
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
+  _flags.DEFINE_list('workdirs', [], 'Workdirs of the runs to compare (space or comma separated).')
+  _flags.DEFINE_string('out', 'compare.png', 'Output figure; the table goes beside it as '
+                       '.md and .csv.')
+  app.run(main)

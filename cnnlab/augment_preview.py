@@ -1,0 +1,131 @@
+r"""Draws training images next to augmented versions of them, to check the spec by eye.
+
+  python -m cnnlab.augment_preview --config=configs/vgg.py --out=augmented.png \
+      --config.augment='flip_lr|translate(0.1)|zoom(0.2)|rotate(8)|shear(0.3)'
+
+Each row is one training image (labelled with its class) followed by
+--num_draws augmented draws of it, made by the same jittable code the train
+step runs (seed 003's `plot_augmented_data`). Look for: rotations turning both
+ways, shear leaning, fill at the borders as the fill_mode says, elastic looking
+like handwriting wobble. After normalization ops (samplewise / featurewise /
+ZCA) the pixels are no longer in [0, 1], so each such image is min-max
+stretched for display, and the featurewise statistics are fitted first, on at
+most --fit_examples training images.
+"""
+from typing import List, Sequence
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+FLAGS = flags.FLAGS
+config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
+                                lock_config=True)
+flags.DEFINE_string('out', 'augmented.png', 'Where to write the PNG grid.')
+flags.DEFINE_integer('num_images', 8, 'Training images shown (rows), classes in turn.')
+flags.DEFINE_integer('num_draws', 6, 'Augmented draws per image (columns after the original).')
+flags.DEFINE_integer('seed', None, 'Picks images and draws; default: config.seed.')
+flags.DEFINE_integer('fit_examples', 10000,
+                     'Training images the featurewise statistics are fitted on (preview only).')
+
+
+def pick_examples(labels, num_images: int, seed: int) -> List[int]:
+  """Indices of num_images examples, cycling over classes, random within each."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  by_class = [list(rng.permutation(np.flatnonzero(labels == c))) for c in np.unique(labels)]
+  picked = []
+  while len(picked) < min(num_images, len(labels)):
+    for members in by_class:
+      if members and len(picked) < num_images:
+        picked.append(int(members.pop()))
+  return picked
+
+
+def augmented_draws(pipeline, images, stats, rng, num_draws: int):
+  """(originals [N,H,W,C], draws [N,num_draws,H,W,C]) as floats for display.
+
+  Originals are the images scaled to [0, 1]; draws are pipeline.train outputs.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  repeated = np.repeat(images, num_draws, axis=0)
+  draws = np.asarray(jax.jit(pipeline.train)(rng, repeated, stats))
+  draws = draws.reshape((len(images), num_draws) + images.shape[1:])
+  return images.astype(np.float32) / 255.0, draws
+
+
+def displayable(image):
+  """Float [H,W,C] -> [0, 1] for imshow; stretched only when outside [0, 1]."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  lo, hi = float(image.min()), float(image.max())
+  if lo >= 0.0 and hi <= 1.0:
+    return image
+  return (image - lo) / max(hi - lo, 1e-12)
+
+
+def plot_grid(originals, draws, titles: Sequence[str], spec: str):
+  """A matplotlib figure: one row per image, the original first."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  rows, cols = draws.shape[0], draws.shape[1] + 1
+  fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.5 * rows + 0.4), squeeze=False)
+  for r in range(rows):
+    row_images = [originals[r]] + [draws[r, d] for d in range(draws.shape[1])]
+    for c, image in enumerate(row_images):
+      ax = axes[r, c]
+      image = displayable(image)
+      if image.shape[-1] == 1:
+        ax.imshow(image[..., 0], cmap='gray', vmin=0.0, vmax=1.0, interpolation='nearest')
+      else:
+        ax.imshow(image, interpolation='nearest')
+      ax.set_xticks([])
+      ax.set_yticks([])
+      if c == 0:
+        ax.set_title(titles[r], fontsize=8)
+      elif r == 0:
+        ax.set_title(f'draw {c}', fontsize=8)
+  fig.suptitle(f'augment: {spec or "(none)"}', fontsize=9, wrap=True)
+  fig.tight_layout()
+  return fig
+
+
+def write_preview(config, out: str, num_images: int = 8, num_draws: int = 6, seed=None,
+                  fit_examples: int = 10000) -> str:
+  """Loads the training split of `config`, augments and saves the grid to `out`."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from cnnlab import augment  # pylint: disable=g-import-not-at-top
+  from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top
+  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  if num_images < 1 or num_draws < 1:
+    raise UserError('--num_images and --num_draws must be at least 1')
+  seed = config.seed if seed is None else seed
+  pipeline = augment.create_pipeline(config.augment)
+  train, _ = input_pipeline.load_splits(config)
+  stats = pipeline.fit(train.images[:fit_examples]) if fit_examples > 0 else pipeline.fit(
+      train.images)
+  picked = pick_examples(train.labels, num_images, seed)
+  originals, draws = augmented_draws(pipeline, train.images[picked], stats,
+                                     jax.random.key(seed), num_draws)
+  titles = [str(train.class_names[train.labels[i]]) for i in picked]
+  fig = plot_grid(originals, draws, titles, config.augment)
+  fig.savefig(out, dpi=100)
+  return out
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  from cnnlab import cli  # pylint: disable=g-import-not-at-top
+
+  def run():
+    path = write_preview(FLAGS.config, FLAGS.out, FLAGS.num_images, FLAGS.num_draws,
+                         FLAGS.seed, FLAGS.fit_examples)
+    print(f'wrote {path}')
+
+  cli.run_main(run)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -3,14 +3,20 @@ r"""Trains a cnnlab model.
   python -m cnnlab.main --config=configs/vgg.py --workdir=runs/vgg \
       --config.optimizer.name=adam --config.num_epochs=30
 
-Rerunning with the same --workdir resumes from its latest checkpoint.
+Rerunning with the same --workdir resumes from its latest checkpoint. Under
+SLURM (`srun`), on a multi-host TPU VM, or with --multihost, every process runs
+this same command and JAX forms one cluster (launch/ has the launchers).
 """
-from absl import app
-from absl import flags
-from ml_collections import config_flags
+# cnnlab's CPU XLA flags must be in the environment before JAX starts a backend.
+from cnnlab import xla_flags  # pylint: disable=g-bad-import-order
+xla_flags.set_cpu_defaults()
 
-from cnnlab import cli
-from cnnlab import parallel
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags  # pylint: disable=g-import-not-at-top
+from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+
+from cnnlab import cli  # pylint: disable=g-import-not-at-top
+from cnnlab import parallel  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
@@ -23,9 +29,15 @@ flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-d
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  parallel.initialize_distributed(FLAGS.multihost)
   from cnnlab import train  # pylint: disable=g-import-not-at-top
-  cli.run_main(lambda: train.train_and_evaluate(FLAGS.config, FLAGS.workdir))
+
+  def run():
+    # Before any JAX computation; inside run_main so a bad setup is a clean error.
+    parallel.initialize_distributed(FLAGS.multihost)
+    parallel.quiet_other_processes()  # after run_main configured logging
+    return train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+  cli.run_main(run)
 
 
 if __name__ == '__main__':

@@ -8,8 +8,9 @@ one accelerator and a multi-host cluster.
 """
 import logging
 import os
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
+from absl import logging as absl_logging
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
@@ -18,37 +19,83 @@ from cnnlab.errors import UserError
 
 DATA_AXIS = 'data'
 
-# Environment variables that mean "launched as one task of a multi-host job".
-_CLUSTER_ENV = ('SLURM_NTASKS', 'TPU_WORKER_HOSTNAMES', 'JAX_COORDINATOR_ADDRESS')
+# What the variables of a hand-made cluster (launch/local_multiprocess.sh) are called.
+COORDINATOR_ENV = 'JAX_COORDINATOR_ADDRESS'
+NUM_PROCESSES_ENV = 'JAX_NUM_PROCESSES'
+PROCESS_ID_ENV = 'JAX_PROCESS_ID'
+
+
+def _int_env(name: str, default: int = 0) -> int:
+  try:
+    return int(os.environ.get(name, '') or default)
+  except ValueError:
+    return default
 
 
 def should_initialize_distributed(flag: bool) -> bool:
+  """True when asked (--multihost) or when a multi-process launcher started us.
+
+  SLURM: `srun` sets SLURM_STEP_NUM_TASKS for the tasks of a step; the batch
+  script itself has none, so running `python -m cnnlab.main` directly inside an
+  allocation stays single-process instead of waiting for peers that never come.
+  TPU VM: TPU_WORKER_HOSTNAMES lists more than one worker on a multi-host slice.
+  """
   if flag:
     return True
-  if os.environ.get('SLURM_NTASKS', '1') not in ('', '1'):
+  if _int_env('SLURM_STEP_NUM_TASKS', 1) > 1:
     return True
-  return bool(os.environ.get('JAX_COORDINATOR_ADDRESS') or
-              os.environ.get('TPU_WORKER_HOSTNAMES', '').count(',') > 0)
+  if os.environ.get(COORDINATOR_ENV):
+    return True
+  return os.environ.get('TPU_WORKER_HOSTNAMES', '').count(',') > 0
 
 
 def initialize_distributed(flag: bool = False) -> None:
   """`jax.distributed.initialize()` when asked or when a cluster launched us.
 
-  JAX reads the coordinator, process count and id from SLURM / TPU VM
-  environments itself; for a hand-made cluster set JAX_COORDINATOR_ADDRESS,
-  JAX_NUM_PROCESSES and JAX_PROCESS_ID (launch/local_multiprocess.sh does).
+  Call it first thing, before any JAX computation. JAX reads the coordinator,
+  process count and id from SLURM and TPU VM environments itself; for a
+  hand-made cluster set JAX_COORDINATOR_ADDRESS (host:port of process 0),
+  JAX_NUM_PROCESSES and JAX_PROCESS_ID (launch/local_multiprocess.sh does). CPU
+  processes talk over gloo (JAX's default CPU collectives).
+
+  Args:
+    flag: the --multihost flag; True forces initialization.
+
+  Raises:
+    UserError: JAX_COORDINATOR_ADDRESS is set without the other two variables.
   """
-  if not should_initialize_distributed(flag):
+  if not should_initialize_distributed(flag) or jax.distributed.is_initialized():
     return
   kwargs = {}
-  if os.environ.get('JAX_COORDINATOR_ADDRESS'):
-    kwargs = dict(coordinator_address=os.environ['JAX_COORDINATOR_ADDRESS'],
-                  num_processes=int(os.environ['JAX_NUM_PROCESSES']),
-                  process_id=int(os.environ['JAX_PROCESS_ID']))
-  jax.distributed.initialize(**kwargs)
+  if os.environ.get(COORDINATOR_ENV):
+    missing = [v for v in (NUM_PROCESSES_ENV, PROCESS_ID_ENV) if not os.environ.get(v)]
+    if missing:
+      raise UserError(f'{COORDINATOR_ENV} is set but {" and ".join(missing)} not: set all '
+                      'three, or launch with launch/local_multiprocess.sh N ...')
+    kwargs = dict(coordinator_address=os.environ[COORDINATOR_ENV],
+                  num_processes=_int_env(NUM_PROCESSES_ENV),
+                  process_id=_int_env(PROCESS_ID_ENV))
+  try:
+    jax.distributed.initialize(**kwargs)
+  except (RuntimeError, ValueError) as e:
+    raise UserError(
+        f'jax.distributed.initialize() failed ({e}). Outside SLURM / TPU VMs set '
+        f'{COORDINATOR_ENV}, {NUM_PROCESSES_ENV} and {PROCESS_ID_ENV}, or drop '
+        '--multihost for a single-process run.') from e
   logging.info('jax.distributed: process %d of %d, %d local / %d global devices',
                jax.process_index(), jax.process_count(), jax.local_device_count(),
                jax.device_count())
+
+
+def quiet_other_processes() -> None:
+  """Only process 0 logs at INFO: N copies of every line help nobody.
+
+  Warnings and errors still come from every process (a crash on process 3 must
+  say so). Call after logging is configured.
+  """
+  if jax.process_index() != 0:
+    logging.getLogger().setLevel(logging.WARNING)
+    absl_logging.set_verbosity(absl_logging.WARNING)
 
 
 def is_main_process() -> bool:
@@ -56,8 +103,15 @@ def is_main_process() -> bool:
 
 
 def create_mesh() -> Mesh:
-  # Auto axes (not jax.make_mesh's Explicit ones): jit reshards inputs implicitly.
-  return Mesh(np.array(jax.devices()), (DATA_AXIS,))
+  """A 1-D 'data' mesh of every device of every process.
+
+  Devices are grouped by process, so each process owns one contiguous block of
+  rows of every global batch (`process_rows`): the data order and the result
+  are the same for any number of processes. Auto axes (not jax.make_mesh's
+  Explicit ones): jit reshards inputs implicitly.
+  """
+  devices = sorted(jax.devices(), key=lambda d: (d.process_index, d.id))
+  return Mesh(np.array(devices), (DATA_AXIS,))
 
 
 def data_sharding(mesh: Mesh) -> NamedSharding:
@@ -78,11 +132,20 @@ def check_batch_size(batch_size: int, mesh: Mesh, name: str = 'batch_size') -> N
         f'({jax.process_count()} process(es)): pass --config.{name}={suggestion}')
 
 
-def process_rows(global_batch_size: int) -> Tuple[int, int]:
-  """[start, stop) of the rows of each global batch this process feeds."""
-  per_process = global_batch_size // jax.process_count()
-  start = jax.process_index() * per_process
-  return start, start + per_process
+def process_rows(global_batch_size: int, mesh: Optional[Mesh] = None) -> Tuple[int, int]:
+  """[start, stop) of the rows of each global batch this process feeds.
+
+  The rows of the devices this process owns in `mesh` (create_mesh() if None);
+  only these rows are ever read from disk or copied to devices here.
+  """
+  mesh = create_mesh() if mesh is None else mesh
+  flat = list(mesh.devices.flat)
+  mine = [i for i, d in enumerate(flat) if d.process_index == jax.process_index()]
+  if mine != list(range(mine[0], mine[-1] + 1)):
+    raise ValueError('the devices of this process are not contiguous in the mesh: '
+                     'build it with parallel.create_mesh()')
+  per_device = global_batch_size // len(flat)
+  return mine[0] * per_device, (mine[-1] + 1) * per_device
 
 
 def global_batch(local: Dict[str, np.ndarray], mesh: Mesh) -> Dict[str, jax.Array]:

@@ -144,7 +144,7 @@ def evaluate(state: TrainState, dataset: input_pipeline.Dataset, mesh, eval_fn,
              batch_size: int, with_probabilities: bool = False) -> Dict[str, Any]:
   """Exact loss / accuracy / confusion counts of `state` on a whole dataset."""
   parallel.check_batch_size(batch_size, mesh, 'eval_batch_size')
-  start, stop = parallel.process_rows(batch_size)
+  start, stop = parallel.process_rows(batch_size, mesh)
   totals, probabilities = None, []
   for batch in pad_batches(dataset.images, dataset.labels, batch_size):
     local = {k: v[start:stop] for k, v in batch.items()}
@@ -249,11 +249,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   input_stats = pipeline.fit(train_ds.images)
   state = create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
-  state = parallel.replicate(restore_or_init(ckpts, state, workdir), mesh)
+  # Restore into the replicated template: every process reads its shards collectively.
+  state = restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
     write_meta(workdir, meta)
   start_step = int(state.step)
-  records = history.truncate_after(workdir, start_step) if main else []
+  # Every process needs the same records (best accuracy, early stopping decide
+  # collective saves); only process 0 rewrites the file.
+  records = (history.truncate_after(workdir, start_step) if main else
+             [r for r in history.read(workdir) if r['step'] <= start_step])
 
   step_kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing)
   on_device = config.data.on_device and jax.process_count() == 1
@@ -264,7 +268,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   else:
     step_fn = jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0)
   eval_fn = jax.jit(functools.partial(eval_step, pipeline=pipeline))
-  rows = parallel.process_rows(config.batch_size)
+  rows = parallel.process_rows(config.batch_size, mesh)
 
   best_accuracy = max((r['val_accuracy'] for r in records if 'val_accuracy' in r),
                       default=-1.0)

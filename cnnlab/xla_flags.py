@@ -1,0 +1,54 @@
+"""cnnlab's default XLA flags on CPU: measured faster for its conv nets.
+
+XLA reads XLA_FLAGS once, when the first backend starts, so entry points call
+`set_cpu_defaults()` before anything touches JAX devices (cnnlab.main does it
+first thing). Evidence: benchmarks/throughput_results.md.
+
+Turn it off with CNNLAB_XLA_DEFAULTS=0. A flag you set in XLA_FLAGS yourself
+always wins: defaults are only added for flags XLA_FLAGS does not mention.
+Nothing is added when JAX is told to use an accelerator (JAX_PLATFORMS without
+'cpu') or when a GPU/TPU plugin is installed and JAX_PLATFORMS does not say
+cpu: the flags tune XLA's CPU compiler only.
+"""
+import importlib.util
+import logging
+import os
+from typing import Dict, List
+
+# flag -> value. Why each one:
+#   ynn_fusion_type=-individual_convolution: XLA 0.10 hands each convolution to
+#     YNNPACK by itself; its backward convolutions are slow on CPU, and Eigen's
+#     (the alternative XLA falls back to) are about 1.7x faster for the seed VGG.
+CPU_DEFAULTS: Dict[str, str] = {
+    '--xla_cpu_experimental_ynn_fusion_type': '-individual_convolution',
+}
+OFF_ENV = 'CNNLAB_XLA_DEFAULTS'
+_ACCELERATOR_PLUGINS = ('jax_cuda12_plugin', 'jax_cuda13_plugin', 'jax_rocm60_plugin',
+                        'jax_rocm7_plugin', 'libtpu')
+
+
+def _flag_names(xla_flags: str) -> List[str]:
+  return [f.split('=', 1)[0] for f in xla_flags.split() if f.startswith('--')]
+
+
+def platform_is_cpu() -> bool:
+  """Whether JAX will run on CPU, decided without starting a backend."""
+  platforms = os.environ.get('JAX_PLATFORMS', '').lower()
+  if platforms:
+    return platforms.split(',')[0].strip() == 'cpu'
+  return not any(importlib.util.find_spec(p) for p in _ACCELERATOR_PLUGINS)
+
+
+def set_cpu_defaults() -> List[str]:
+  """Adds CPU_DEFAULTS to XLA_FLAGS where they apply; returns the flags added."""
+  if os.environ.get(OFF_ENV, '1').lower() in ('0', 'false', 'no', 'off'):
+    return []
+  if not platform_is_cpu():
+    return []
+  current = os.environ.get('XLA_FLAGS', '')
+  have = set(_flag_names(current))
+  added = [f'{name}={value}' for name, value in CPU_DEFAULTS.items() if name not in have]
+  if added:
+    os.environ['XLA_FLAGS'] = ' '.join([current] + added).strip()
+    logging.debug('cnnlab CPU defaults added to XLA_FLAGS: %s', ' '.join(added))
+  return added

@@ -24,6 +24,7 @@ from flax.training import train_state
 
 from cnnlab import augment
 from cnnlab import checkpoints
+from cnnlab import finetune
 from cnnlab import history
 from cnnlab import input_pipeline
 from cnnlab import models
@@ -249,6 +250,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   input_stats = pipeline.fit(train_ds.images)
   state = create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
+  if config.init_from and ckpts.latest_step() is None:  # a resumed run keeps its own weights
+    state = finetune.load_init(state, config.init_from, workdir if main else '')
   # Restore into the replicated template: every process reads its shards collectively.
   state = restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:

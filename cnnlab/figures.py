@@ -35,6 +35,8 @@ FONT_SIZE = 8  # points, for captions
 MIN_TILE, MAX_TILE = 96, 160
 # Above this many classes the confusion matrices carry no numbers (unreadable).
 MAX_ANNOTATED_CLASSES = 30
+# Grids with a row per class show at most this many classes (a 100-row PNG helps nobody).
+MAX_GRID_CLASSES = 20
 CURVES_SIZE = (13.0, 4.6)  # inches
 
 
@@ -271,12 +273,15 @@ def per_class_indices(labels: np.ndarray, num_classes: int, per_class: int,
 
 def predictions_figure(images: np.ndarray, labels: np.ndarray, predicted: np.ndarray,
                        class_names: Sequence[str], per_class: int = 10,
-                       seed: int = 0) -> Figure:
-  """A row per true class: `per_class` random images, "computer: X / human: Y"."""
+                       seed: int = 0, max_classes: int = MAX_GRID_CLASSES) -> Figure:
+  """A row per true class: `per_class` random images, "computer: X / human: Y".
+
+  With more than `max_classes` classes only the first `max_classes` get a row.
+  """
   labels, predicted = np.asarray(labels), np.asarray(predicted)
   rows, names = [], []
   for c, idx in enumerate(per_class_indices(labels, len(class_names), per_class, seed)):
-    if not len(idx):
+    if not len(idx) or len(rows) >= max_classes:
       continue
     rows.append([Tile(images[i],
                       [(f'computer: {class_names[predicted[i]]}',
@@ -287,19 +292,22 @@ def predictions_figure(images: np.ndarray, labels: np.ndarray, predicted: np.nda
   if not rows:
     return _message_figure('No images to show.')
   accuracy = float(np.mean(labels == predicted)) if len(labels) else 0.0
-  title = (f'Predictions, {per_class} random images per class (accuracy {accuracy:.1%} '
-           f'on all {len(labels)}); green = right, red = wrong')
+  shown = f', first {len(rows)} of {len(class_names)} classes' if len(
+      class_names) > max_classes else ''
+  title = (f'Predictions, {per_class} random images per class{shown} (accuracy '
+           f'{accuracy:.1%} on all {len(labels)}); green = right, red = wrong')
   return mosaic_figure(build_mosaic(rows, row_labels=names, title=title))
 
 
 def samples_figure(images: np.ndarray, labels: np.ndarray, class_names: Sequence[str],
-                   per_class: int = 10, seed: int = 0, title: str = '') -> Figure:
+                   per_class: int = 10, seed: int = 0, title: str = '',
+                   max_classes: int = 100) -> Figure:
   """A row per class of `per_class` random images, labelled with the class and its count."""
   labels = np.asarray(labels)
   counts = np.bincount(labels, minlength=len(class_names))
   rows, names = [], []
   for c, idx in enumerate(per_class_indices(labels, len(class_names), per_class, seed)):
-    if len(idx):
+    if len(idx) and len(rows) < max_classes:
       rows.append([Tile(images[i]) for i in idx])
       names.append(f'{shorten(class_names[c], 24)} ({counts[c]:,})')
   if not rows:

@@ -274,8 +274,14 @@ def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
   are collective); only the main process writes files. Skipped when there is
   no val split or config.report is False.
   """
-  from cnnlab import parallel, train  # pylint: disable=g-import-not-at-top
-  if not config.get('report', True) or not len(val_ds.labels):
+  from cnnlab import figures, history, parallel, train  # pylint: disable=g-import-not-at-top
+  if not config.get('report', True):
+    return None
+  if not len(val_ds.labels):  # val_fraction=0: nothing to evaluate, but the curves
+    if parallel.is_main_process():
+      return {'curves.png': figures.save(
+          figures.curves_figure(history.read(workdir)),
+          os.path.join(report_dir(workdir), 'curves.png'))}
     return None
   ckpts.wait()
   step = ckpts.best_step()

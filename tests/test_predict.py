@@ -1,0 +1,110 @@
+"""predict: original labels out (1..5 in, 1..5 out), one row per input, ids, TTA."""
+import csv
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab import predict
+from conftest import run_module, tiny_config
+
+LABELS = (1, 2, 3, 4, 5)  # seed 003's labels: the model sees 0..4
+
+
+def _images(labels, rng):
+  """8x8 gray images whose brightness says the label (learnable in a few steps)."""
+  base = (np.asarray(labels, np.float64) - 1) * 55 + 10
+  noise = rng.normal(0, 6, (len(labels), 8, 8))
+  return np.clip(base[:, None, None] + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope='module')
+def run(tmp_path_factory):
+  from cnnlab import train  # pylint: disable=g-import-not-at-top
+  tmp = tmp_path_factory.mktemp('predict')
+  rng = np.random.default_rng(0)
+  labels = np.repeat(LABELS, 16)
+  np.savez(tmp / 'train.npz', features=_images(labels, rng), target=labels)
+  config = tiny_config(tmp / 'train.npz', tmp, **{
+      'data.name': 'arrays', 'num_epochs': 6, 'optimizer.lr': 0.02, 'report': False})
+  workdir = str(tmp / 'workdir')
+  train.train_and_evaluate(config, workdir)
+  # Unlabelled test images with Kaggle-style ids, in a shuffled order.
+  test_labels = np.array(LABELS * 4)[rng.permutation(20)]
+  ids = np.arange(1000, 1020)
+  np.savez(tmp / 'test.npz', images=_images(test_labels, rng), id=ids)
+  from cnnlab import inference  # pylint: disable=g-import-not-at-top
+  return dict(workdir=workdir, tmp=tmp, test_labels=test_labels, ids=ids,
+              loaded=inference.load_run(workdir))
+
+
+def _read(path):
+  with open(path, newline='') as f:
+    return list(csv.reader(f))
+
+
+def test_csv_has_original_labels_one_row_per_input(run):
+  out = str(run['tmp'] / 'submission.csv')
+  result = run_module('cnnlab.predict', f'--workdir={run["workdir"]}',
+                      f'--input={run["tmp"] / "test.npz"}', f'--output={out}',
+                      '--probabilities', '--tta=flip')
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = _read(out)
+  assert rows[0] == ['id', 'label', '1', '2', '3', '4', '5']
+  body = rows[1:]
+  assert len(body) == 20
+  assert [int(r[0]) for r in body] == list(run['ids'])  # the file's ids, in its order
+  predicted = np.array([int(r[1]) for r in body])
+  assert set(predicted) <= set(LABELS)
+  # The mapping round-trips: predictions agree with the original labels 1..5
+  # (an off-by-one mapping would score about 0).
+  assert np.mean(predicted == run['test_labels']) >= 0.8
+  probabilities = np.array([[float(p) for p in r[2:]] for r in body])
+  np.testing.assert_allclose(probabilities.sum(1), 1.0, atol=1e-4)
+  np.testing.assert_array_equal(np.array(LABELS)[probabilities.argmax(1)], predicted)
+  assert '20 predictions' in result.stdout
+
+
+def test_folder_ids_are_file_names_sorted_numerically(run, tmp_path):
+  folder = tmp_path / 'unlabelled'
+  os.makedirs(folder)
+  rng = np.random.default_rng(1)
+  truth = {17: 5, 3: 1, 120: 3}
+  for id_, label in truth.items():
+    Image.fromarray(_images([label], rng)[0]).save(folder / f'{id_}.png')
+  loaded = run['loaded']
+  images, ids = predict.load_inputs(str(folder), loaded.meta['image_shape'], loaded.config.data)
+  assert ids == [3, 17, 120] and images.shape == (3, 8, 8, 1)
+  probabilities = predict.predict_probabilities(loaded, images)
+  out = str(tmp_path / 'sub.csv')
+  assert predict.write_csv(out, ids, loaded.meta['label_values'], probabilities) == 3
+  rows = _read(out)
+  assert rows[0] == ['id', 'label'] and [r[0] for r in rows[1:]] == ['3', '17', '120']
+  assert [int(r[1]) for r in rows[1:]] == [truth[i] for i in ids]
+
+
+def test_repeated_file_names_keep_relative_paths(tmp_path):
+  for sub in ('a', 'b'):
+    os.makedirs(tmp_path / sub)
+    Image.new('L', (8, 8)).save(tmp_path / sub / '1.png')
+  _, ids = predict.list_images(str(tmp_path))
+  assert ids == ['a/1.png', 'b/1.png']
+
+
+def test_bad_inputs_are_explained(run, tmp_path):
+  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  loaded = run['loaded']
+  shape, data = loaded.meta['image_shape'], loaded.config.data
+  np.savez(tmp_path / 'wrong.npz', images=np.zeros((2, 16, 16), np.uint8))
+  with pytest.raises(UserError, match='model takes'):
+    predict.load_inputs(str(tmp_path / 'wrong.npz'), shape, data)
+  np.savez(tmp_path / 'ids.npz', images=np.zeros((2, 8, 8), np.uint8), id=[1, 2, 3])
+  with pytest.raises(UserError, match='3 ids'):
+    predict.load_inputs(str(tmp_path / 'ids.npz'), shape, data)
+  with pytest.raises(UserError, match='neither'):
+    predict.load_inputs(str(tmp_path / 'x.csv'), shape, data)
+  # A bare .npy of images is accepted; ids are the row numbers.
+  np.save(tmp_path / 'bare.npy', np.zeros((4, 8, 8), np.uint8))
+  images, ids = predict.load_inputs(str(tmp_path / 'bare.npy'), shape, data)
+  assert images.shape == (4, 8, 8, 1) and ids == [0, 1, 2, 3]

@@ -12,6 +12,7 @@ The problem set is deterministic given the seed. No problem occurs twice
 held-out test set is disjoint from the training set.
 """
 import dataclasses
+import re
 from typing import Sequence, Tuple
 
 import jax
@@ -54,6 +55,20 @@ def query_length(num_digits: int) -> int:
 
 def answer_length(num_digits: int) -> int:
   return num_digits + 1
+
+
+def parse_question(text: str, num_digits: int, operation: str) -> Tuple[int, str, int]:
+  """'535-71' -> (535, '-', 71); UserError unless it is a problem of this kind."""
+  match = re.fullmatch(r'\s*(\d+)\s*([+\-])\s*(\d+)\s*', text)
+  if not match:
+    raise UserError(f'{text!r} is not a question like "535-71".')
+  a, op, b = match.groups()
+  if op not in operation:
+    raise UserError(f'{text!r}: the model was trained on {operation!r} only.')
+  if max(len(a.lstrip('0') or '0'), len(b.lstrip('0') or '0')) > num_digits:
+    raise UserError(f'{text!r}: the model was trained on operands of at most '
+                    f'{num_digits} digits.')
+  return int(a), op, int(b)
 
 
 def apply(op: str, a: int, b: int) -> int:

@@ -6,7 +6,9 @@
 
 Rerunning with the same --workdir resumes from its latest checkpoint; Ctrl-C
 saves one and exits with status 130. Evaluations (one line each) go to
-<workdir>/metrics.jsonl.
+<workdir>/metrics.jsonl. Ask a trained run (its best checkpoint) questions:
+
+  python -m seq2seq.main --workdir=runs/sub --question=535-71 --question=7-900
 """
 import os
 import sys
@@ -23,6 +25,9 @@ _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(_
 
 _WORKDIR = flags.DEFINE_string('workdir', 'runs/seq2seq',
                                'Checkpoints and metrics go here; an existing run resumes.')
+_QUESTIONS = flags.DEFINE_multi_string(
+    'question', None, 'Instead of training, answer this question ("535-71", repeatable) '
+    'with the best checkpoint of --workdir (the config comes from the workdir).')
 config_flags.DEFINE_config_file('config', _DEFAULT_CONFIG, 'Training configuration file.',
                                 lock_config=True)
 
@@ -34,6 +39,11 @@ def main(argv):
   from seq2seq import train  # pylint: disable=g-import-not-at-top
   logging.set_verbosity(logging.WARNING)
   try:
+    if _QUESTIONS.value:
+      for _, line in train.predict(_WORKDIR.value, _QUESTIONS.value,
+                                   color=sys.stdout.isatty()):
+        print(line)
+      return
     train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
   except UserError as e:
     print(f'error: {e}', file=sys.stderr)

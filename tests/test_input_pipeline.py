@@ -1,0 +1,171 @@
+"""Data loading: real JPEG decoding, caching, conversions, arrays files, the split."""
+import os
+
+import ml_collections
+import numpy as np
+import pytest
+from PIL import Image
+
+from cnnlab import input_pipeline
+from cnnlab.errors import UserError
+from configs import base
+from conftest import make_image_folder
+
+
+def data_config(path, tmp_path, **kw):
+  config = base.get_config().data
+  config.dir = str(path)
+  config.cache_dir = str(tmp_path / 'cache')
+  for k, v in kw.items():
+    config[k] = v
+  return config
+
+
+def test_image_folder_decodes_sorted_classes(tmp_path):
+  root = make_image_folder(tmp_path / 'f', classes=('zebra', 'ant', 'cat'), per_class=3, size=8)
+  ds = input_pipeline.load_dataset(data_config(root, tmp_path, name='image_folder'))
+  assert ds.class_names == ['ant', 'cat', 'zebra']
+  assert ds.images.shape == (9, 8, 8, 3) and ds.images.dtype == np.uint8
+  assert list(ds.labels) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+  # Real JPEG decoding: the same pixels PIL reads.
+  expected = np.asarray(Image.open(os.path.join(root, 'ant', '0000.jpg')))
+  np.testing.assert_array_equal(ds.images[0], expected)
+  assert ds.ids[0] == os.path.join('ant', '0000.jpg')
+
+
+def test_image_folder_cache_hit_and_invalidation(tmp_path, monkeypatch):
+  root = make_image_folder(tmp_path / 'f', per_class=2, size=8)
+  config = data_config(root, tmp_path)
+  first = input_pipeline.load_dataset(config)
+  assert len(os.listdir(config.cache_dir)) == 1
+
+  def no_decoding(*args):
+    raise AssertionError('decoded again despite the cache')
+
+  monkeypatch.setattr(input_pipeline, '_decode', no_decoding)
+  second = input_pipeline.load_dataset(config)
+  np.testing.assert_array_equal(first.images, second.images)
+  # Adding a file changes the folder's fingerprint: decode again.
+  Image.new('RGB', (8, 8)).save(os.path.join(root, 'cat', 'new.png'))
+  with pytest.raises(AssertionError, match='decoded again'):
+    input_pipeline.load_dataset(config)
+
+
+def test_grayscale_and_rgba_converted_to_dataset_channels(tmp_path):
+  root = make_image_folder(tmp_path / 'f', classes=('a',), per_class=2, size=8)
+  make_image_folder(tmp_path / 'f', classes=('b',), per_class=2, size=8, mode='L', ext='png')
+  make_image_folder(tmp_path / 'f', classes=('c',), per_class=2, size=8, mode='RGBA', ext='png')
+  ds = input_pipeline.load_dataset(data_config(root, tmp_path))
+  assert ds.images.shape == (6, 8, 8, 3)  # mixed -> RGB
+  gray = np.asarray(Image.open(os.path.join(root, 'b', '0000.png')))
+  np.testing.assert_array_equal(ds.images[2], np.stack([gray] * 3, -1))
+  ds1 = input_pipeline.load_dataset(data_config(root, tmp_path, channels=1))
+  assert ds1.images.shape == (6, 8, 8, 1)
+  only_gray = make_image_folder(tmp_path / 'g', classes=('x', 'y'), per_class=2, mode='L', ext='png')
+  assert input_pipeline.load_dataset(data_config(only_gray, tmp_path)).images.shape[-1] == 1
+
+
+def test_mixed_sizes_error_or_resize(tmp_path):
+  root = make_image_folder(tmp_path / 'f', classes=('a',), per_class=2, size=8)
+  make_image_folder(tmp_path / 'f', classes=('b',), per_class=2, size=12)
+  with pytest.raises(UserError, match=r'different sizes.*image_size'):
+    input_pipeline.load_dataset(data_config(root, tmp_path))
+  ds = input_pipeline.load_dataset(data_config(root, tmp_path, image_size=10))
+  assert ds.images.shape == (4, 10, 10, 3)
+
+
+def test_corrupt_jpeg_named_or_skipped(tmp_path):
+  root = make_image_folder(tmp_path / 'f', per_class=3, size=8)
+  bad = os.path.join(root, 'dog', '0001.jpg')
+  with open(bad, 'wb') as f:
+    f.write(b'\xff\xd8\xff\xe0 this is not a jpeg')
+  with pytest.raises(UserError) as e:
+    input_pipeline.load_dataset(data_config(root, tmp_path))
+  assert bad in str(e.value) and 'skip_corrupt' in str(e.value)
+  ds = input_pipeline.load_dataset(data_config(root, tmp_path, skip_corrupt=True))
+  assert len(ds.labels) == 8
+
+
+def test_folder_errors(tmp_path):
+  with pytest.raises(UserError, match='does not exist'):
+    input_pipeline.load_dataset(data_config(tmp_path / 'missing', tmp_path))
+  (tmp_path / 'flat').mkdir()
+  Image.new('RGB', (8, 8)).save(tmp_path / 'flat' / 'x.jpg')
+  with pytest.raises(UserError, match='no class sub-folders'):
+    input_pipeline.load_dataset(data_config(tmp_path / 'flat', tmp_path))
+  root = make_image_folder(tmp_path / 'f', classes=('a',), per_class=1, size=8)
+  os.makedirs(os.path.join(root, 'empty'))
+  with pytest.raises(UserError, match="empty' holds no"):
+    input_pipeline.load_dataset(data_config(root, tmp_path))
+
+
+def test_arrays_dict_npy_with_labels_1_to_5(tmp_path):
+  # Seed 003's format: a pickled dict with flat 28x28 features and labels 1..5.
+  rng = np.random.default_rng(0)
+  features = rng.integers(0, 256, (20, 784)).astype(np.float64)
+  target = np.repeat(np.arange(1, 6), 4)
+  path = tmp_path / 'train.npy'
+  np.save(path, {'features': features, 'target': target})
+  ds = input_pipeline.load_dataset(data_config(path, tmp_path, name='arrays'))
+  assert ds.images.shape == (20, 28, 28, 1) and ds.images.dtype == np.uint8
+  np.testing.assert_array_equal(ds.images.reshape(20, -1), features)
+  assert ds.label_values == [1, 2, 3, 4, 5]
+  np.testing.assert_array_equal(ds.labels, target - 1)
+
+
+def test_arrays_npz_string_labels_and_float_images(tmp_path):
+  images = np.random.default_rng(0).random((6, 4, 4, 3)).astype(np.float32)
+  path = tmp_path / 'd.npz'
+  np.savez(path, x=images, y=np.array(['b', 'a', 'c', 'a', 'b', 'c']), id=np.arange(100, 106))
+  ds = input_pipeline.load_dataset(data_config(path, tmp_path, name='arrays'))
+  assert ds.label_values == ['a', 'b', 'c'] and list(ds.labels) == [1, 0, 2, 0, 1, 2]
+  np.testing.assert_array_equal(ds.images, np.round(images * 255).astype(np.uint8))
+  assert list(ds.ids) == list(range(100, 106))
+  np.savez(tmp_path / 'bad.npz', pixels=images)
+  with pytest.raises(UserError, match='no images array'):
+    input_pipeline.load_dataset(data_config(tmp_path / 'bad.npz', tmp_path, name='arrays'))
+
+
+@pytest.mark.parametrize('fraction', [0.1, 0.25, 0.5])
+def test_stratified_split_properties(fraction):
+  labels = np.random.default_rng(1).integers(0, 7, 1003)
+  rest, held = input_pipeline.stratified_split(labels, fraction, seed=3)
+  assert len(np.intersect1d(rest, held)) == 0
+  np.testing.assert_array_equal(np.sort(np.concatenate([rest, held])), np.arange(1003))
+  for c in range(7):
+    n_c = (labels == c).sum()
+    assert abs((labels[held] == c).sum() - fraction * n_c) <= 1
+  again_rest, again_held = input_pipeline.stratified_split(labels, fraction, seed=3)
+  np.testing.assert_array_equal(held, again_held)
+  _, other = input_pipeline.stratified_split(labels, fraction, seed=4)
+  assert not np.array_equal(held, other)
+
+
+def test_epoch_permutation_is_a_function_of_seed_and_epoch():
+  a = input_pipeline.epoch_permutation(0, 3, 50)
+  np.testing.assert_array_equal(a, input_pipeline.epoch_permutation(0, 3, 50))
+  assert sorted(a) == list(range(50))
+  assert not np.array_equal(a, input_pipeline.epoch_permutation(0, 4, 50))
+
+
+@pytest.mark.parametrize('name,shape', [('cifar10', (32, 32, 3)), ('mnist', (28, 28, 1))])
+def test_tfds_path_offline_with_mock_data(tmp_path, name, shape):
+  tfds = pytest.importorskip('tensorflow_datasets')
+  config = data_config('', tmp_path, name=name)
+  with tfds.testing.mock_data(num_examples=12):
+    ds = input_pipeline.load_dataset(config, 'train')
+  assert ds.images.shape == (12,) + shape and ds.images.dtype == np.uint8
+  assert ds.num_classes == 10 and ds.labels.max() < 10
+
+
+def test_load_splits_subsample_and_unknown_dataset(tmp_path):
+  root = make_image_folder(tmp_path / 'f', per_class=20, size=8)
+  config = base.get_config()
+  config.data.dir, config.data.cache_dir = root, str(tmp_path / 'cache')
+  config.data.max_examples, config.data.val_fraction = 30, 0.2
+  train, val = input_pipeline.load_splits(config)
+  assert len(train.labels) + len(val.labels) == 30 and len(val.labels) == 6
+  assert np.bincount(val.labels).tolist() == [2, 2, 2]
+  config.data.name = 'imagenet'
+  with pytest.raises(UserError, match='Known datasets: arrays, cifar10'):
+    input_pipeline.load_splits(config)

@@ -1,0 +1,77 @@
+"""Exact parameter counts: each must equal the Keras summary() total of the seed."""
+import jax
+import jax.numpy as jnp
+import pytest
+
+from cnnlab import models
+from cnnlab import summary
+from cnnlab.errors import UserError
+
+CIFAR, FASHION = (32, 32, 3), (28, 28, 1)
+
+# (model, input, classes, total params, trainable params)
+EXPECTED = [
+    ('mlp', CIFAR, 10, 924_910, 924_910),            # seed 004a
+    ('conv1', CIFAR, 10, 82_826, 82_826),            # seed 004b
+    ('conv4', CIFAR, 10, 234_550, 234_550),          # seed 004c
+    ('vgg', CIFAR, 10, 640_502, 640_502),            # seed 004d
+    ('cnn', CIFAR, 10, 2_168_362, 2_168_362),        # seed 000
+    ('simple_cnn', CIFAR, 10, 4_210_090, 4_210_090),  # seed 002
+    ('wide_cnn', CIFAR, 10, 1_172_410, 1_172_410),   # seed 002
+    ('bn_cnn', CIFAR, 10, 685_354, 684_458),         # seed 002, BatchNorm
+    ('fashion_brief', FASHION, 5, 804_037, 803_973),  # seed 003
+    ('fashion_deep', FASHION, 5, 257_221, 257_029),  # seed 003
+    # He et al. 2016 option A: 0.27M / 0.85M; trainable excludes BN moving stats.
+    ('resnet20', CIFAR, 10, 271_098, 269_722),
+    ('resnet56', CIFAR, 10, 857_082, 853_018),
+    ('resnet18', CIFAR, 10, 11_183_562, 11_173_962),
+]
+
+
+def count(tree):
+  return sum(x.size for x in jax.tree_util.tree_leaves(tree))
+
+
+@pytest.mark.parametrize('name,shape,classes,total,trainable', EXPECTED)
+def test_parameter_counts(name, shape, classes, total, trainable):
+  model = models.create_model(name, classes)
+  variables = jax.eval_shape(
+      lambda: model.init(jax.random.key(0), jnp.zeros((1,) + shape), train=False))
+  assert count(variables) == total
+  assert count(variables['params']) == trainable
+
+
+def test_every_registered_model_is_covered():
+  assert sorted(name for name, *_ in EXPECTED) == models.MODELS.names()
+
+
+def test_forward_shapes_and_dropout_switch():
+  model = models.create_model('cnn', 7)
+  x = jnp.ones((2, 32, 32, 3))
+  variables = model.init(jax.random.key(0), x, train=False)
+  eval_a = model.apply(variables, x, train=False)
+  eval_b = model.apply(variables, x, train=False)
+  train_a = model.apply(variables, x, train=True, rngs={'dropout': jax.random.key(1)})
+  assert eval_a.shape == (2, 7)
+  assert (eval_a == eval_b).all()          # deterministic in eval
+  assert not (eval_a == train_a).all()     # dropout active in training
+
+
+def test_unknown_model_lists_known_names():
+  with pytest.raises(UserError) as e:
+    models.create_model('vgg16', 10)
+  assert "Unknown model 'vgg16'" in str(e.value)
+  assert 'resnet20' in str(e.value) and "Did you mean 'vgg'" in str(e.value)
+
+
+def test_registry_refuses_duplicates():
+  with pytest.raises(ValueError, match='twice'):
+    models.MODELS.add('vgg', object)
+
+
+def test_summary_table_matches_keras_totals():
+  text = summary.format_summary('bn_cnn', models.create_model('bn_cnn', 10), CIFAR)
+  assert 'Total params: 685,354' in text
+  assert 'Trainable params: 684,458' in text
+  assert 'Non-trainable params: 896' in text
+  assert '(None, 30, 30, 32)' in text  # the 'valid' second conv

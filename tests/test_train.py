@@ -1,0 +1,116 @@
+"""The train loop end to end on generated JPEGs: learning, resume, NaN, early stop."""
+import json
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from cnnlab import checkpoints
+from cnnlab import history
+from cnnlab import inference
+from cnnlab import input_pipeline
+from cnnlab import train
+from conftest import tiny_config
+
+
+def params_of(workdir, best=False):
+  run = inference.load_run(workdir) if best else None
+  if run is not None:
+    return run.state.params
+  meta = train.read_meta(workdir)
+  ckpts = checkpoints.Checkpoints(workdir)
+  try:
+    return ckpts.latest.restore(ckpts.latest_step())['params'], ckpts.latest_step()
+  finally:
+    ckpts.close()
+
+
+def test_end_to_end_learns_and_writes_workdir(image_folder, tmp_path):
+  config = tiny_config(image_folder, tmp_path, num_epochs=6, batch_size=9)
+  workdir = str(tmp_path / 'run')
+  final = train.train_and_evaluate(config, workdir)
+  records = history.read(workdir)
+  assert [r['epoch'] for r in records] == [1, 2, 3, 4, 5, 6]
+  # 27 train images // 9 = 3 steps per epoch.
+  assert [r['step'] for r in records] == [3, 6, 9, 12, 15, 18]
+  assert records[-1]['train_loss'] < records[0]['train_loss']
+  assert final['val_accuracy'] == records[-1]['val_accuracy'] > 0.5
+  for key in ('train_accuracy', 'val_loss', 'lr', 'images_per_sec', 'epoch_seconds'):
+    assert key in records[-1]
+  meta = train.read_meta(workdir)
+  assert meta['class_names'] == ['cat', 'dog', 'frog'] and meta['image_shape'] == [16, 16, 3]
+  assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['15', '18']
+  best_step = int(os.listdir(os.path.join(workdir, 'best'))[0])
+  best_acc = max(r['val_accuracy'] for r in records)
+  assert best_step == min(r['step'] for r in records if r['val_accuracy'] == best_acc)
+  # The best checkpoint evaluates to the accuracy recorded when it was saved.
+  run = inference.load_run(workdir)
+  _, val = input_pipeline.load_splits(config)
+  assert inference.evaluate(run, val)['accuracy'] == pytest.approx(best_acc)
+
+
+@pytest.mark.parametrize('on_device', [True, False])
+def test_resumed_run_equals_uninterrupted(image_folder, tmp_path, on_device):
+  # Dropout (cnn) and BatchNorm (bn_cnn variants) exercise every source of state.
+  overrides = dict(model__name='fashion_deep', data__on_device=on_device, num_epochs=3,
+                   batch_size=6, checkpoint_every_steps=2)
+  overrides = {k.replace('__', '.'): v for k, v in overrides.items()}
+  full = str(tmp_path / 'full')
+  train.train_and_evaluate(tiny_config(image_folder, tmp_path, **overrides), full)
+  # "Crash" after 5 steps (mid-epoch: 4 steps per epoch), then rerun the full config.
+  part = str(tmp_path / 'part')
+  train.train_and_evaluate(
+      tiny_config(image_folder, tmp_path, num_train_steps=5, **overrides), part)
+  assert checkpoints.Checkpoints(part).latest_step() == 5
+  train.train_and_evaluate(tiny_config(image_folder, tmp_path, **overrides), part)
+  a, step_a = params_of(full)
+  b, step_b = params_of(part)
+  assert step_a == step_b == 12
+  jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)  # bit-identical on CPU
+  assert [r['step'] for r in history.read(part)] == [4, 5, 8, 12]
+
+
+def test_nan_loss_stops_with_message(image_folder, tmp_path):
+  config = tiny_config(image_folder, tmp_path, num_epochs=3, batch_size=9)
+  config.optimizer.name, config.optimizer.lr = 'sgd', 1e12
+  with pytest.raises(train.TrainingDiverged) as e:
+    train.train_and_evaluate(config, str(tmp_path / 'nan'))
+  message = str(e.value)
+  assert 'loss became nan' in message and 'between steps' in message
+  assert 'grad_clip_norm' in message
+
+
+def test_early_stopping(image_folder, tmp_path):
+  config = tiny_config(image_folder, tmp_path, num_epochs=30, batch_size=9,
+                       early_stopping_patience=2)
+  config.optimizer.lr = 0.0  # nothing improves after the first evaluation
+  train.train_and_evaluate(config, str(tmp_path / 'es'))
+  assert len(history.read(str(tmp_path / 'es'))) == 3
+
+
+def test_eval_is_exact_with_padded_batches(image_folder, tmp_path):
+  config = tiny_config(image_folder, tmp_path, num_epochs=1)
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  run = inference.load_run(workdir)
+  _, val = input_pipeline.load_splits(config)  # 9 images
+  whole = inference.evaluate(run, val, batch_size=16)
+  padded = inference.evaluate(run, val, batch_size=2)  # 5 batches, last one padded
+  assert whole['count'] == padded['count'] == 9
+  assert whole['confusion'] == padded['confusion']
+  assert np.sum(whole['confusion']) == 9
+  assert padded['accuracy'] == pytest.approx(whole['accuracy'])
+  assert padded['loss'] == pytest.approx(whole['loss'], rel=1e-5)
+  probabilities = whole['probabilities']
+  assert probabilities.shape == (9, 3)
+  predicted = probabilities.argmax(-1)
+  assert whole['accuracy'] == pytest.approx(np.mean(predicted == val.labels))
+
+
+def test_steps_for_drops_partial_batch():
+  config = tiny_config('', None.__class__ and __import__('pathlib').Path('/tmp'))
+  config.batch_size, config.num_epochs = 10, 3
+  assert train.steps_for(config, 45) == (4, 12)
+  config.num_train_steps = 7
+  assert train.steps_for(config, 45) == (4, 7)

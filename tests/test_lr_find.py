@@ -1,0 +1,62 @@
+"""LR range test: the analysis on a known curve, and a tiny real run."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from cnnlab import lr_find
+from cnnlab.errors import UserError
+from conftest import tiny_config
+
+
+def synthetic(num_steps=200):
+  """Loss falls fastest at lr 1e-3 (a logistic in log10 lr), explodes past 0.3."""
+  lrs = lr_find.range_schedule(1e-6, 10.0, num_steps)
+  lrs = np.array([lrs(i) for i in range(num_steps)])
+  x = np.log10(lrs)
+  loss = 2.0 - 1.5 / (1 + np.exp(-3 * (x + 3))) + np.where(lrs > 0.3, (x + 0.52) * 40, 0)
+  accuracy = 0.1 + 0.8 / (1 + np.exp(-3 * (x + 3))) - np.where(lrs > 0.3, 0.5, 0)
+  return lrs, loss, accuracy
+
+
+def test_range_schedule_is_exponential():
+  schedule = lr_find.range_schedule(1e-5, 1.0, 6)
+  np.testing.assert_allclose([schedule(i) for i in range(6)],
+                             [1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0], rtol=1e-6)
+
+
+def test_smooth_is_bias_corrected():
+  np.testing.assert_allclose(lr_find.smooth(np.full(5, 3.0), 0.9), 3.0)
+
+
+def test_analyse_finds_the_steepest_descent_and_stops_at_divergence():
+  lrs, loss, accuracy = synthetic()
+  result = lr_find.analyse(lrs, loss, accuracy, beta=0.5, diverge=4.0)
+  # The smoothing lags half a step or so: within a factor 1.5 of the true 1e-3.
+  assert 1e-3 / 1.5 < result['suggested_lr'] < 1e-3 * 1.5
+  assert 0.3 <= result['diverged_at_lr'] < 1.0
+  assert result['clr_base_lr'] < result['suggested_lr'] < result['clr_max_lr'] <= 0.3
+  assert result['min_loss_lr'] <= 0.3
+
+
+def test_analyse_refuses_an_immediate_divergence():
+  lrs, loss, accuracy = synthetic()
+  loss[5:] = np.nan
+  with pytest.raises(UserError, match='diverged after'):
+    lr_find.analyse(lrs, loss, accuracy)
+
+
+def test_tiny_run_writes_only_its_outputs(image_folder, tmp_path):
+  config = tiny_config(image_folder, tmp_path, **{'optimizer.name': 'sgd'})
+  result = lr_find.run(config, min_lr=1e-4, max_lr=100.0, num_steps=40)
+  out = tmp_path / 'out'
+  paths = lr_find.write(result, str(out))
+  assert sorted(os.listdir(out)) == ['lr_find.json', 'lr_find.png']
+  with open(paths['json']) as f:
+    saved = json.load(f)
+  assert len(saved['lr']) == len(saved['loss']) <= 40
+  assert saved['lr'][0] == pytest.approx(1e-4)
+  assert 1e-4 <= saved['suggested_lr'] <= 100.0
+  assert saved['clr_base_lr'] <= saved['clr_max_lr']
+  assert '--config.optimizer.lr=' in lr_find.summary(saved)

@@ -261,8 +261,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     UserError: a bad config, a NaN loss, or a workdir holding another experiment.
     KeyboardInterrupt: after saving a checkpoint of the last finished step.
   """
-  out = sys.stdout if verbose else open(os.devnull, 'w')
-  say = functools.partial(print, file=out, flush=True)
+  say = functools.partial(print, flush=True) if verbose else lambda *_: None
   dataset = input_pipeline.create_dataset(config)
   if config.batch_size > config.train_size:
     raise UserError(f'batch_size={config.batch_size} exceeds train_size={config.train_size}.')
@@ -300,7 +299,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   data = jax.device_put({'inputs': dataset.train.inputs, 'targets': dataset.train.targets})
   eval_fn = functools.partial(eval_step, state.apply_fn)
-  color = verbose and out.isatty()
+  color = verbose and sys.stdout.isatty()
+  if start >= num_train_steps:
+    say(f'Already trained for {start:,} of {num_train_steps:,} steps; raise '
+        '--config.num_epochs or --config.num_train_steps to continue.')
   bar = ProgressBar(num_train_steps, desc='train', enabled=verbose)
   t0 = time.monotonic()
   sums, epoch_cache = None, (None, None)

@@ -3,10 +3,12 @@ r"""Compare configurations: every combination of some config fields, over seeds.
   python -m cnnlab.sweep --config=configs/vgg.py --workdir=runs/opt --seeds=3 \
       --sweep='optimizer.name=sgd,adam,adamax,rmsprop,adagrad,adadelta'
   python -m cnnlab.sweep ... --sweep=optimizer.name=sgd,adam --sweep=optimizer.lr=0.01,0.001
+  python -m cnnlab.sweep ... --sweep='optimizer.name:optimizer.lr=sgd:0.01,adam:1e-3'
 
 Each --sweep names one field and its values (comma-separated; use ';' instead
 when the values contain commas, e.g. augment pipelines); the variants are
-their cartesian product. Variant v with seed s trains with
+their cartesian product. Fields joined by ':' vary together (each value is
+'v1:v2'), e.g. each optimizer with its own lr. Variant v with seed s trains with
 `train.train_and_evaluate` in `<workdir>/<v>/seed_<s>` (config.seed = the
 config's seed + s: init, data order and the validation split all change with
 it, identically for every variant). A finished run is skipped on rerun, an
@@ -69,18 +71,26 @@ def parse_sweeps(config: ml_collections.ConfigDict, sweeps: Sequence[str]
   for spec in sweeps:
     if '=' not in spec:
       raise UserError(f'--sweep={spec!r}: expected FIELD=V1,V2,... such as optimizer.name=sgd,adam')
-    field, values = spec.split('=', 1)
-    field = field.strip().removeprefix('config.')
+    names, values = spec.split('=', 1)
+    # 'a:b=1:2,3:4' zips fields: (a=1, b=2) and (a=3, b=4), not their product.
+    fields = [f.strip().removeprefix('config.') for f in names.split(':')]
     parts = [v for v in values.split(';' if ';' in values else ',') if v.strip()]
     if not parts:
       raise UserError(f'--sweep={spec!r} lists no values')
-    if any(field == f for f, _ in axes):
-      raise UserError(f'--sweep field {field!r} is given twice')
-    axes.append((field, [parse_value(config, field, v) for v in parts]))
+    for field in fields:
+      if any(field in done for done, _ in axes):
+        raise UserError(f'--sweep field {field!r} is given twice')
+    points = []
+    for part in parts:
+      items = part.split(':') if len(fields) > 1 else [part]
+      if len(items) != len(fields):
+        raise UserError(f'--sweep={spec!r}: {part!r} needs {len(fields)} values '
+                        f'separated by ":" (one per field)')
+      points.append(tuple((f, parse_value(config, f, v)) for f, v in zip(fields, items)))
+    axes.append((fields, points))
   if not axes:
     return [()]
-  return [tuple(zip([f for f, _ in axes], combo))
-          for combo in itertools.product(*[vals for _, vals in axes])]
+  return [sum(combo, ()) for combo in itertools.product(*[points for _, points in axes])]
 
 
 def apply(config: ml_collections.ConfigDict, variant: Variant, seed_offset: int

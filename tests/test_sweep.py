@@ -26,6 +26,20 @@ def test_parse_sweeps_is_typed_and_cartesian():
   assert sweep.parse_sweeps(config, []) == [()]
 
 
+def test_parse_sweeps_zips_colon_joined_fields():
+  variants = sweep.parse_sweeps(base.get_config(), [
+      'optimizer.name:optimizer.lr=sgd:0.01,adam:1e-3', 'seed=0,1'])
+  assert variants == [
+      (('optimizer.name', 'sgd'), ('optimizer.lr', 0.01), ('seed', 0)),
+      (('optimizer.name', 'sgd'), ('optimizer.lr', 0.01), ('seed', 1)),
+      (('optimizer.name', 'adam'), ('optimizer.lr', 1e-3), ('seed', 0)),
+      (('optimizer.name', 'adam'), ('optimizer.lr', 1e-3), ('seed', 1))]
+  with pytest.raises(UserError, match='given twice'):
+    sweep.parse_sweeps(base.get_config(), ['seed=1', 'optimizer.lr:seed=0.1:2'])
+  with pytest.raises(UserError, match='needs 2 values'):
+    sweep.parse_sweeps(base.get_config(), ['optimizer.name:optimizer.lr=sgd'])
+
+
 @pytest.mark.parametrize('spec,message', [('optimizer.nmae=sgd', 'not a config field'),
                                           ('num_epochs=1.5', 'expected a int'),
                                           ('optimizer.name', 'FIELD=V1,V2'),

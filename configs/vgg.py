@@ -13,5 +13,6 @@ def get_config():
   config.model.name = 'vgg'
   config.optimizer.name = 'adam'
   config.optimizer.lr = 1e-3
+  config.optimizer.eps = 1e-7  # Keras' Adam epsilon (optax: 1e-8), as seed 004 trained
   config.num_epochs = 10
   return config

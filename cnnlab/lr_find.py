@@ -35,6 +35,7 @@ from cnnlab import optimizers
 from cnnlab import parallel
 from cnnlab import train
 from cnnlab.errors import UserError
+from cnnlab.progress import ProgressBar
 
 RESULT_FILE = 'lr_find.json'
 PLOT_FILE = 'lr_find.png'
@@ -143,6 +144,7 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
                config.batch_size)
   lrs, losses, accuracies, pending = [], [], [], []
   best, order, epoch = np.inf, None, -1
+  bar = ProgressBar(num_steps, 'lr range test', enabled=parallel.is_main_process())
   for step in range(num_steps):
     e, position = divmod(step, steps_per_epoch)
     if e != epoch:
@@ -159,9 +161,13 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
       pending = []
       smoothed = smooth(np.nan_to_num(losses, nan=np.inf), beta)
       best = min(best, float(np.min(smoothed)))
+      bar.update(step + 1, lr=lrs[-1], loss=float(smoothed[-1]))
       if not np.isfinite(smoothed[-1]) or smoothed[-1] > diverge * best:
+        bar.close()
         logging.info('Loss diverged at lr %.2e (step %d): stopping', lrs[-1], step + 1)
         break
+  else:
+    bar.close()
   result = {'lr': lrs[:len(losses)], 'loss': losses, 'accuracy': accuracies,
             'settings': {'min_lr': min_lr, 'max_lr': max_lr, 'num_steps': num_steps,
                          'diverge': diverge, 'smoothing': beta,

@@ -81,6 +81,8 @@ def _warmup_cosine(config, num_train_steps):
 def create_optimizer(config: ml_collections.ConfigDict,
                      num_train_steps: int) -> optax.GradientTransformation:
   """config.optimizer.name on config.schedule.name, with optional clipping."""
+  if config.schedule.name == 'constant':
+    num_train_steps = 0  # unused: lets runs of any length share compiled steps
   return _create_optimizer(
       ml_collections.FrozenConfigDict({'optimizer': config.optimizer,
                                        'schedule': config.schedule}), num_train_steps)

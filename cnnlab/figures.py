@@ -148,12 +148,12 @@ def build_mosaic(rows: Sequence[Sequence[Tile]], row_labels: Optional[Sequence[s
   num_lines = max(len(t.lines) for t in tiles)
   caption_h = num_lines * line + (3 if num_lines else 0)
   widest = max([text_width(s, size) for t in tiles for s, _ in t.lines] or [0])
-  gap = 10
+  gap = 16
   cell_w = int(max(tile_w + 2 * frame, math.ceil(widest) + 4)) + gap
   cell_h = caption_h + tile_h + 2 * frame + gap
   label_w = 0
   if row_labels:
-    label_w = int(math.ceil(max(text_width(s, size + 1) for s in row_labels))) + 14
+    label_w = int(math.ceil(max(text_width(s, size + 1) for s in row_labels))) + 20
   title_h = int(line_height(size + 3) * 1.6) if title else 0
   ncols = max(len(r) for r in rows)
   width = max(label_w + ncols * cell_w + gap, min_width,
@@ -335,8 +335,6 @@ def draw_curves(ax_loss, ax_acc, records: Sequence[Dict[str, Any]], legend: bool
     ax.set_ylabel(label)
     ax.grid(True, alpha=0.3)
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-  ax_loss.set_title('Loss')
-  ax_acc.set_title('Accuracy')
   x, y = _series(records, 'val_accuracy')
   if x:
     best = int(np.argmax(y))
@@ -360,9 +358,13 @@ def draw_curves(ax_loss, ax_acc, records: Sequence[Dict[str, Any]], legend: bool
       ax_lr.yaxis.set_major_formatter(ticker.FormatStrFormatter('%.2g'))
     handles, labels = handles + [line], labels + ['learning rate']
   if legend and handles:
-    ax_loss.legend(handles, labels, fontsize=8, loc='upper right', framealpha=0.85)
-    if ax_acc.get_legend_handles_labels()[0]:
-      ax_acc.legend(fontsize=8, loc='lower right', framealpha=0.85)
+    # Above the axes, in one row: inside, the lr axis (drawn on top) crosses them.
+    above = dict(fontsize=8, loc='lower left', bbox_to_anchor=(0, 1.0), frameon=False,
+                 handlelength=1.8, columnspacing=1.2, borderaxespad=0.2)
+    ax_loss.legend(handles, labels, ncol=len(handles), **above)
+    acc_handles, acc_labels = ax_acc.get_legend_handles_labels()
+    if acc_handles:
+      ax_acc.legend(acc_handles, acc_labels, ncol=len(acc_handles), **above)
 
 
 def curves_figure(records: Sequence[Dict[str, Any]], title: str = '') -> Figure:

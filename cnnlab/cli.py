@@ -3,6 +3,7 @@ import logging
 import sys
 from typing import Callable
 
+from absl import flags
 from absl import logging as absl_logging
 
 from cnnlab.errors import UserError
@@ -26,3 +27,22 @@ def run_main(fn: Callable[[], object]) -> None:
   except KeyboardInterrupt:
     print('interrupted', file=sys.stderr)
     sys.exit(130)
+
+
+def parse_flags(argv):
+  """absl flag parsing where a typo (flag or config field) is a one-line error, exit 2.
+
+  Use as `app.run(main, flags_parser=cli.parse_flags)`.
+  """
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    print(f'error: {e}\nRun with --helpfull to list the flags.', file=sys.stderr)
+  except (KeyError, AttributeError) as e:
+    # ml_collections refuses fields the config does not define.
+    detail = str(e.args[0] if e.args else e).strip('\'"').replace('\\n', ' ')
+    detail = detail.replace("\\'", "'").replace('\n', ' ')
+    given = [a.split('=')[0] for a in argv[1:] if a.startswith('--config.')]
+    print(f'error: unknown config field ({detail}) in {" ".join(given)}: every field is '
+          'defined in configs/base.py; check the spelling.', file=sys.stderr)
+  sys.exit(2)

@@ -135,10 +135,27 @@ def read_run(path: str) -> Dict[str, Any]:
     return {}
 
 
+def check(config: ml_collections.ConfigDict, variants: List[Variant]) -> None:
+  """Builds each variant's model, optimizer, schedule and augmentation, so a typo
+  in any of them stops the sweep before the first run rather than in the middle."""
+  from cnnlab import augment  # pylint: disable=g-import-not-at-top
+  from cnnlab import models  # pylint: disable=g-import-not-at-top
+  from cnnlab import optimizers  # pylint: disable=g-import-not-at-top
+  for variant in variants:
+    run_config = apply(config, variant, 0)
+    try:
+      models.MODELS.get(run_config.model.name)
+      optimizers.create_optimizer(run_config, 10, 1000)
+      augment.create_pipeline(run_config.augment)
+    except UserError as e:
+      raise UserError(f'variant {label(variant)}: {e}') from None
+
+
 def run_all(config: ml_collections.ConfigDict, variants: List[Variant], seeds: int,
             workdir: str) -> None:
   """Trains every (variant, seed) not finished yet with this exact config."""
   from cnnlab import train  # pylint: disable=g-import-not-at-top
+  check(config, variants)
   jobs = [(v, s) for v in variants for s in range(seeds)]
   for i, (variant, seed) in enumerate(jobs):
     run_config = apply(config, variant, seed)

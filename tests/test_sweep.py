@@ -49,6 +49,14 @@ def test_parse_sweeps_errors(spec, message):
     sweep.parse_sweeps(base.get_config(), [spec])
 
 
+def test_a_bad_variant_stops_the_sweep_before_any_run(tmp_path):
+  config = base.get_config()
+  variants = sweep.parse_sweeps(config, ['optimizer.name=sgd,adamm'])
+  with pytest.raises(UserError, match="variant name=adamm: Unknown optimizer 'adamm'"):
+    sweep.run_all(config, variants, 1, str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
 def test_apply_offsets_the_seed_and_leaves_the_base_alone():
   config = base.get_config()
   config.lock()

@@ -345,17 +345,14 @@ def draw_curves(ax_loss, ax_acc, records: Sequence[Dict[str, Any]], legend: bool
   x, lr = _series(records, 'lr')
   if x:
     ax_lr = ax_loss.twinx()
+    # The lr at the end of each epoch; a linear axis from 0, since most schedules
+    # (cosine, linear, one-cycle) end at or near 0, which a log axis cannot show.
     (line,) = ax_lr.plot(x, lr, color=LR_COLOR, linestyle='--', linewidth=1.2,
-                         label='learning rate', drawstyle='steps-post' if len(x) > 1 else 'default',
-                         **({'marker': '.'} if len(x) == 1 else {}))
+                         label='learning rate', **({'marker': '.'} if len(x) == 1 else {}))
     ax_lr.set_ylabel('learning rate', color=LR_COLOR)
     ax_lr.tick_params(axis='y', colors=LR_COLOR, labelsize=8)
-    positive = [v for v in lr if v > 0]
-    if positive and max(positive) / min(positive) > 30:
-      ax_lr.set_yscale('log')
-    else:
-      ax_lr.set_ylim(bottom=0, top=max(lr) * 1.1 if max(lr) > 0 else 1)
-      ax_lr.yaxis.set_major_formatter(ticker.FormatStrFormatter('%.2g'))
+    ax_lr.set_ylim(bottom=0, top=max(lr) * 1.1 if max(lr) > 0 else 1)
+    ax_lr.yaxis.set_major_formatter(ticker.FormatStrFormatter('%.2g'))
     handles, labels = handles + [line], labels + ['learning rate']
   if legend and handles:
     # Above the axes, in one row: inside, the lr axis (drawn on top) crosses them.
@@ -395,8 +392,8 @@ def confusion_cell_inches(num_classes: int) -> float:
 
 
 def draw_confusion(ax, confusion: np.ndarray, class_names: Sequence[str],
-                   normalized: bool, colorbar: bool = True, annotate: Optional[bool] = None
-                   ) -> None:
+                   normalized: bool, colorbar: bool = True, annotate: Optional[bool] = None,
+                   cell_inches: Optional[float] = None) -> None:
   """One confusion matrix: rows true class, columns predicted, numbers in the cells.
 
   Counts are coloured on 0..max count, normalized rows on a fixed 0..1 scale
@@ -418,7 +415,9 @@ def draw_confusion(ax, confusion: np.ndarray, class_names: Sequence[str],
         ax.text(j, i, text, ha='center', va='center', fontsize=font,
                 color='white' if v / vmax > 0.55 else TEXT)
   names = [shorten(n) for n in class_names]
-  step = max(1, int(math.ceil(k / 50)))  # at most ~50 tick labels per axis
+  # Label every class when the cells are at least one text line apart, else every step-th.
+  cell_points = (cell_inches or confusion_cell_inches(k)) * 72
+  step = max(1, int(math.ceil(10.0 / cell_points)))
   ticks = np.arange(0, k, step)
   ax.set_xticks(ticks, [names[t] for t in ticks], rotation=45, ha='right',
                 rotation_mode='anchor', fontsize=8)
@@ -485,7 +484,7 @@ def dashboard_figure(records: Sequence[Dict[str, Any]], confusion: np.ndarray,
               transform=ax.transAxes, color=TEXT)
       ax.set_axis_off()
   draw_confusion(ax_conf, confusion, class_names, normalized=True, colorbar=False,
-                 annotate=k <= 12)
+                 annotate=k <= 12, cell_inches=(top_h - 2.0) / max(k, 1))
   if mosaic:
     w, h = mosaic.size
     # Exactly the mosaic's pixels, so captions keep the spacing they were laid out with.
@@ -530,8 +529,10 @@ def compare_figure(runs: Sequence[Tuple[str, Sequence[Dict[str, Any]]]],
     ax.set_ylabel(label)
     ax.grid(True, alpha=0.3)
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-  if any(_series(r, 'val_accuracy')[0] for _, r in runs):
-    ax_acc.legend(fontsize=8, loc='lower right', framealpha=0.85)
+  handles, labels = ax_acc.get_legend_handles_labels()
+  if handles:  # one legend for both panels, above them, where it hides no curve
+    fig.legend(handles, labels, loc='outside upper center', ncol=min(len(handles), 6),
+               fontsize=9, frameon=False)
   ax_table = fig.add_subplot(grid[1, :])
   ax_table.set_axis_off()
   cells = ax_table.table(cellText=[list(r) for r in table], colLabels=list(header),

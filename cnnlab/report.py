@@ -26,6 +26,7 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -143,6 +144,15 @@ def _write_text(path: str, text: str) -> str:
   return path
 
 
+_NUMBER_LIST = re.compile(r'\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]')
+
+
+def compact_json(record: Dict[str, Any]) -> str:
+  """JSON with indent 2, but each list of numbers on one line (a confusion row per line)."""
+  text = json.dumps(record, indent=2)
+  return _NUMBER_LIST.sub(lambda m: '[' + re.sub(r',\s*', ', ', m.group(1)) + ']', text) + '\n'
+
+
 def write_evaluation(workdir: str, name: str, result: Dict[str, Any], labels: np.ndarray,
                      probabilities: np.ndarray, ids: Optional[np.ndarray] = None,
                      **info: Any) -> str:
@@ -163,7 +173,7 @@ def write_evaluation(workdir: str, name: str, result: Dict[str, Any], labels: np
   record = {k: v for k, v in result.items() if k != 'probabilities'}
   record.update(name=name, **info)
   path = os.path.join(workdir, f'eval_{name}.json')
-  _write_text(path, json.dumps(record, indent=2) + '\n')
+  _write_text(path, compact_json(record))
   np.savez(os.path.join(workdir, f'eval_{name}_predictions.npz'), labels=np.asarray(labels),
            probabilities=np.asarray(probabilities),
            ids=ids if ids is not None else np.arange(len(labels)))
@@ -215,8 +225,9 @@ def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
 
 
 def write_eval_scalars(workdir: str, name: str, result: Dict[str, Any],
-                       class_names: Sequence[str], epoch: int) -> None:
-  """An evaluation's accuracy, loss and per-class P/R/F1 as TensorBoard scalars."""
+                       class_names: Sequence[str], epoch: int,
+                       dashboard: Optional[str] = None) -> None:
+  """An evaluation's accuracy, loss and per-class P/R/F1 (and dashboard) in TensorBoard."""
   from cnnlab import tensorboard  # pylint: disable=g-import-not-at-top
   metrics = per_class_metrics(result['confusion'], class_names)
   scalars = {'accuracy': result['accuracy'], 'loss': result['loss'],
@@ -225,7 +236,7 @@ def write_eval_scalars(workdir: str, name: str, result: Dict[str, Any],
     for key in ('precision', 'recall', 'f1'):
       scalars[f'{key}/{row["name"]}'] = row[key]
   tensorboard.write_scalars(os.path.join(workdir, tensorboard.SUBDIR, f'eval_{name}'),
-                            scalars, epoch)
+                            scalars, epoch, {'dashboard': dashboard} if dashboard else None)
 
 
 def epoch_of(meta: Dict[str, Any], step: int) -> int:
@@ -262,7 +273,8 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
       report_dir(workdir, name), confusion=result['confusion'], class_names=class_names,
       images=dataset.images, labels=dataset.labels, probabilities=probabilities,
       records=history.read(workdir), title=title))
-  write_eval_scalars(workdir, name, result, class_names, epoch_of(meta, step))
+  write_eval_scalars(workdir, name, result, class_names, epoch_of(meta, step),
+                     written.get('dashboard.png'))
   return written
 
 
@@ -294,8 +306,16 @@ def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
   probabilities = result.pop('probabilities')
   if not parallel.is_main_process():
     return None
-  written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step, meta,
-                              data_dir=config.data.dir, data_name=config.data.name)
+  try:
+    written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step,
+                                meta, data_dir=config.data.dir, data_name=config.data.name)
+  except Exception:  # pylint: disable=broad-except
+    # The run itself is complete and checkpointed: a failing figure must not
+    # turn it into a failed run. `python -m cnnlab.evaluate` retries the report.
+    logging.exception('Writing the report into %s failed; the trained checkpoints are fine. '
+                      'Retry with: python -m cnnlab.evaluate --workdir=%s', report_dir(workdir),
+                      workdir)
+    return None
   logging.info('Report of the best checkpoint (step %d, val accuracy %.4f): %s', step,
                result['accuracy'], report_dir(workdir))
   return written
@@ -304,7 +324,27 @@ def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
 # ---- comparing runs -----------------------------------------------------------------
 
 COMPARE_HEADER = ('run', 'model', 'params', 'epochs', 'best val acc', 'at epoch',
-                  'final val loss', 'train time')
+                  'final val loss', 'train time', 'config differences')
+# Config fields that differ between runs without being a choice worth listing.
+IGNORED_CONFIG_FIELDS = ('data.cache_dir',)
+
+
+def _flatten(tree: Dict[str, Any], prefix: str = '') -> Dict[str, Any]:
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out.update(_flatten(value, f'{prefix}{key}.'))
+    else:
+      out[f'{prefix}{key}'] = value
+  return out
+
+
+def config_differences(configs: Sequence[Dict[str, Any]]) -> List[str]:
+  """Per run, 'field=value' of the config fields whose values differ between runs."""
+  flat = [_flatten(c or {}) for c in configs]
+  keys = sorted({k for f in flat for k in f} - set(IGNORED_CONFIG_FIELDS))
+  differ = [k for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
+  return [', '.join(f'{k}={f.get(k)}' for k in differ) for f in flat]
 
 
 def _param_count(meta: Dict[str, Any]) -> Optional[int]:
@@ -344,8 +384,9 @@ def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
   from cnnlab import history, train  # pylint: disable=g-import-not-at-top
   from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
   runs, rows = [], []
-  for name, workdir in zip(run_names(workdirs), workdirs):
-    meta = train.read_meta(workdir)
+  metas = [train.read_meta(w) for w in workdirs]
+  differences = config_differences([m.get('config') for m in metas])
+  for name, workdir, meta, differ in zip(run_names(workdirs), workdirs, metas, differences):
     records = history.read(workdir)
     if not records:
       raise UserError(f'{workdir!r} has no metrics.jsonl records yet: train it first')
@@ -358,7 +399,8 @@ def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
                  'best_val_accuracy': best['val_accuracy'] if best else None,
                  'best_epoch': best['epoch'] if best else None,
                  'final_val_loss': last_loss,
-                 'train_seconds': records[-1].get('elapsed_seconds')})
+                 'train_seconds': records[-1].get('elapsed_seconds'),
+                 'config_differences': differ})
     runs.append((name, records))
   return {'runs': runs, 'rows': rows}
 
@@ -367,12 +409,13 @@ def _cells(row: Dict[str, Any]) -> List[str]:
   fmt = lambda v, f: '-' if v is None else format(v, f)  # pylint: disable=unnecessary-lambda-assignment
   return [row['run'], row['model'], fmt(row['params'], ','), str(row['epochs']),
           fmt(row['best_val_accuracy'], '.4f'), fmt(row['best_epoch'], 'd'),
-          fmt(row['final_val_loss'], '.4f'), _duration(row['train_seconds'])]
+          fmt(row['final_val_loss'], '.4f'), _duration(row['train_seconds']),
+          row['config_differences'] or '-']
 
 
 def compare_markdown(rows: Sequence[Dict[str, Any]]) -> str:
   lines = ['| ' + ' | '.join(COMPARE_HEADER) + ' |',
-           '|' + '|'.join([':--', ':--'] + ['--:'] * (len(COMPARE_HEADER) - 2)) + '|']
+           '|' + '|'.join([':--', ':--'] + ['--:'] * (len(COMPARE_HEADER) - 3) + [':--']) + '|']
   lines += ['| ' + ' | '.join(_md_escape(c) for c in _cells(r)) + ' |' for r in rows]
   return '\n'.join(lines) + '\n'
 
@@ -384,9 +427,10 @@ def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
   # Best first in the table; the legend keeps the order given.
   rows = sorted(data['rows'], key=lambda r: -(r['best_val_accuracy'] or -1))
   stem = os.path.splitext(out)[0]
-  written = {'png': figures.save(
-      figures.compare_figure(data['runs'], [_cells(r) for r in data['rows']], COMPARE_HEADER),
-      out)}
+  # The figure's table cuts long config differences; .md and .csv keep them whole.
+  cells = [_cells(r)[:-1] + [figures.shorten(_cells(r)[-1], 60)] for r in data['rows']]
+  written = {'png': figures.save(figures.compare_figure(data['runs'], cells, COMPARE_HEADER),
+                                 out)}
   written['md'] = _write_text(stem + '.md', compare_markdown(rows))
   buf = io.StringIO()
   writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()), lineterminator='\n')

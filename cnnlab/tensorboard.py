@@ -4,7 +4,8 @@ Layout, Keras-style so that train and val share one chart per metric:
 
   <workdir>/tensorboard/train/    epoch_loss, epoch_accuracy, epoch_lr, epoch_images_per_sec
   <workdir>/tensorboard/val/      epoch_loss, epoch_accuracy
-  <workdir>/tensorboard/eval_<name>/   accuracy, loss, precision|recall|f1/<class>
+  <workdir>/tensorboard/eval_<name>/   accuracy, loss, macro_f1, precision|recall|f1/<class>,
+                                       and the dashboard.png image
 
 The x axis is the epoch, as in curves.png. View with
 
@@ -29,6 +30,7 @@ EPOCH_SCALARS = {
     'val_accuracy': ('val', 'epoch_accuracy'),
 }
 _warned = False
+_opened = 0
 
 
 def _summary_writer(logdir: str, purge_step: Optional[int] = None):
@@ -41,7 +43,12 @@ def _summary_writer(logdir: str, purge_step: Optional[int] = None):
                       '(pip install tensorboardX).')
       _warned = True
     return None
-  return SummaryWriter(logdir, purge_step=purge_step, flush_secs=30)
+  global _opened
+  _opened += 1
+  # Event files are named by the second they were opened: a suffix keeps two
+  # writers opened within one second (a quick resume, two evaluations) apart.
+  return SummaryWriter(logdir, purge_step=purge_step, flush_secs=30,
+                       filename_suffix=f'.{os.getpid()}.{_opened:04d}')
 
 
 class EpochWriter:
@@ -91,13 +98,22 @@ class EpochWriter:
     self._writers = {}
 
 
-def write_scalars(logdir: str, scalars: Dict[str, float], step: int) -> bool:
-  """Writes {tag: value} at `step` into `logdir`; False if tensorboardX is missing."""
+def write_scalars(logdir: str, scalars: Dict[str, float], step: int,
+                  images: Optional[Dict[str, str]] = None) -> bool:
+  """Writes {tag: value} (and {tag: PNG path} images) at `step` into `logdir`.
+
+  Returns False if tensorboardX is missing.
+  """
   writer = _summary_writer(logdir)
   if writer is None:
     return False
   for tag, value in scalars.items():
     writer.add_scalar(tag, float(value), int(step))
+  for tag, path in (images or {}).items():
+    import numpy as np  # pylint: disable=g-import-not-at-top
+    from PIL import Image  # pylint: disable=g-import-not-at-top
+    with Image.open(path) as img:
+      writer.add_image(tag, np.asarray(img.convert('RGB')), int(step), dataformats='HWC')
   writer.close()
   return True
 
@@ -120,14 +136,23 @@ def _records(path: str) -> Iterator[bytes]:
 
 
 def read_scalars(logdir: str) -> Dict[str, List[Tuple[int, float]]]:
-  """{tag: [(step, value), ...]} of every events file directly in `logdir`."""
+  """{tag: [(step, value), ...]} of the events files directly in `logdir`.
+
+  As TensorBoard shows them: a restart marker (SessionLog START at step s, what
+  purge_step writes) hides the points at steps >= s written before it.
+  """
   from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
   out: Dict[str, List[Tuple[int, float]]] = {}
+  # Files are named events.out.tfevents.<seconds>...: by name is by creation time.
   for name in sorted(os.listdir(logdir)):
     if 'tfevents' not in name:
       continue
     for data in _records(os.path.join(logdir, name)):
       event = event_pb2.Event.FromString(data)
+      if (event.HasField('session_log')
+          and event.session_log.status == event_pb2.SessionLog.START):
+        out = {tag: [(s, v) for s, v in points if s < event.step]
+               for tag, points in out.items()}
       for value in event.summary.value:
         if value.HasField('simple_value'):
           out.setdefault(value.tag, []).append((event.step, value.simple_value))

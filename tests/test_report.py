@@ -154,6 +154,24 @@ def test_tensorboard_scalars_match_metrics_jsonl(trained):
   assert {'accuracy', 'loss', 'macro_f1', 'f1/cat', 'recall/frog'} <= set(evaluation)
 
 
+def test_tensorboard_resume_hides_the_interrupted_epochs(tmp_path):
+  workdir = str(tmp_path)
+  first = tensorboard.EpochWriter(workdir)
+  for epoch in (1, 2, 3):  # the interrupted run got to epoch 3 ...
+    first.write({'epoch': epoch, 'train_loss': 10.0 + epoch})
+  first.close()
+  # ... but its checkpoint (and metrics.jsonl) kept only epoch 1.
+  resumed = tensorboard.EpochWriter(workdir, [{'epoch': 1, 'train_loss': 11.0}])
+  for epoch in (2, 3):
+    resumed.write({'epoch': epoch, 'train_loss': 20.0 + epoch})
+  resumed.close()
+  scalars = tensorboard.read_scalars(os.path.join(workdir, 'tensorboard', 'train'))
+  assert scalars['epoch_loss'] == [(1, 11.0), (2, 22.0), (3, 23.0)]
+  disabled = tensorboard.EpochWriter(str(tmp_path / 'other'), enabled=False)
+  disabled.write({'epoch': 1, 'train_loss': 1.0})
+  assert not os.path.exists(tmp_path / 'other')
+
+
 def test_tta_identity_equals_plain_evaluation_and_flip_is_symmetric(trained):
   from cnnlab import inference, train, tta  # pylint: disable=g-import-not-at-top
   from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top

@@ -417,7 +417,7 @@ def draw_confusion(ax, confusion: np.ndarray, class_names: Sequence[str],
   names = [shorten(n) for n in class_names]
   # Label every class when the cells are at least one text line apart, else every step-th.
   cell_points = (cell_inches or confusion_cell_inches(k)) * 72
-  step = max(1, int(math.ceil(10.0 / cell_points)))
+  step = max(1, int(math.ceil(11.0 / cell_points)))
   ticks = np.arange(0, k, step)
   ax.set_xticks(ticks, [names[t] for t in ticks], rotation=45, ha='right',
                 rotation_mode='anchor', fontsize=8)
@@ -484,7 +484,9 @@ def dashboard_figure(records: Sequence[Dict[str, Any]], confusion: np.ndarray,
               transform=ax.transAxes, color=TEXT)
       ax.set_axis_off()
   draw_confusion(ax_conf, confusion, class_names, normalized=True, colorbar=False,
-                 annotate=k <= 12, cell_inches=(top_h - 2.0) / max(k, 1))
+                 annotate=k <= 12, cell_inches=min(
+                     top_h - 2.0, 0.3 * width - 0.08 * max(len(shorten(n)) for n in class_names)
+                     - 0.5) / max(k, 1))
   if mosaic:
     w, h = mosaic.size
     # Exactly the mosaic's pixels, so captions keep the spacing they were laid out with.

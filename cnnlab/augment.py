@@ -8,11 +8,18 @@ Ops are separated by `|`; each is a name from `OPS`, optionally with Python
 literal arguments, positional or keyword (`translate(0.1, 0.2)`,
 `elastic(alpha=(8, 34), sigma=4)`, `pad_crop(4, fill_mode='constant')`).
 
+The ops (`python -m cnnlab.augment_preview --list_ops` prints their arguments):
+  geometric  flip_lr, flip_ud, translate, zoom, rotate, shear, pad_crop, elastic
+  pixel      cutout, brightness, contrast, channel_shift
+  normalize  samplewise_center, samplewise_std, featurewise_center,
+             featurewise_std, zca
+
 Everything runs inside the jitted train step, per example (vmapped). The
 randomness is one uniform [0, 1) draw of shape [batch, n] from the step key,
 which each op reads its share of (one threefry call per batch: a fold_in or
 split per op would multiply compile time), so augmentation is deterministic
-and resumable. The semantics follow Keras' `ImageDataGenerator` and its `apply_affine_transform`:
+and resumable. The semantics follow Keras' `ImageDataGenerator` and its
+`apply_affine_transform`:
 
 * Images are scaled to float32 [0, 1] first (always; with an empty spec that is
   all that happens, in training and evaluation alike).
@@ -41,8 +48,7 @@ import ast
 import dataclasses
 import functools
 import inspect
-import math
-from typing import Any, Callable, ClassVar, Dict, Iterator, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, Iterator, Optional, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -60,8 +66,6 @@ FILL_MODES = ('nearest', 'reflect', 'constant', 'wrap', 'mirror')
 STD_EPSILON = 1e-6
 # Images per chunk when fitting statistics on the host (bounds memory).
 FIT_CHUNK = 2048
-
-Number = Union[int, float]
 
 
 def _check(ok: bool, message: str) -> None:
@@ -490,14 +494,44 @@ def _probability(p, name):
 @_register('flip_lr')
 @dataclasses.dataclass(frozen=True)
 class FlipLR(Op):
-  """Mirror left-right with probability p (Keras horizontal_flip)."""
+  """Mirror left-right with probability p (Keras horizontal_flip).
+
+  alternate=True is airbench's derandomized flip: a fixed pseudo-random half
+  of the examples is flipped in even epochs and the other half in odd ones,
+  so every image is seen both ways in any two consecutive epochs. It needs
+  the example ids and the epoch (Pipeline.train's example_ids, epoch).
+  """
   p: float = 0.5
+  alternate: bool = False
 
   def __post_init__(self):
     _probability(self.p, self.name)
+    _check(isinstance(self.alternate, bool),
+           f'flip_lr: alternate must be True or False, got {self.alternate!r}')
+
+  def derandomize(self, u, example_ids, epoch):
+    """u [B, 1] -> 0 (flip) or 1 (keep) per example, from its id and the epoch."""
+    if not self.alternate:
+      return u
+    if example_ids is None or epoch is None:
+      raise UserError('flip_lr(alternate=True) needs the example ids and the epoch; this '
+                      'training loop does not pass them to Pipeline.train. Use flip_lr.')
+    flip = (_hash_bit(example_ids) ^ (jnp.asarray(epoch, jnp.uint32) & 1)).astype(jnp.float32)
+    return jnp.broadcast_to(1.0 - flip[:, None], u.shape)
 
   def apply(self, u, image):
     return jnp.where(u[0] < self.p, image[:, ::-1], image)
+
+
+def _hash_bit(ids):
+  """One pseudo-random bit per integer id (a 32-bit integer mix, lowbias32)."""
+  x = jnp.asarray(ids).astype(jnp.uint32)
+  x ^= x >> 16
+  x *= jnp.uint32(0x7feb352d)
+  x ^= x >> 15
+  x *= jnp.uint32(0x846ca68b)
+  x ^= x >> 16
+  return x & 1
 
 
 @_register('flip_ud')
@@ -885,11 +919,29 @@ class Pipeline:
       start += size
     return image
 
-  def train(self, rng, images, stats) -> jnp.ndarray:
-    """Random transforms per example, then normalization; uint8 [B,H,W,C] -> float32."""
+  def train(self, rng, images, stats, example_ids=None, epoch=None) -> jnp.ndarray:
+    """Random transforms per example, then normalization; uint8 [B,H,W,C] -> float32.
+
+    Args:
+      rng: the step's key; every draw of the batch derives from it.
+      images: uint8 [B, H, W, C].
+      stats: what fit() returned (or its restored copy).
+      example_ids: optional int [B], the examples' dataset indices, and
+      epoch: optional int, for derandomized ops (flip_lr(alternate=True)).
+
+    Returns:
+      float32 [B, H, W, C]: in [0, 1] unless normalization ops follow.
+    """
     x = self._scale(images)
     if self.stages:
       u = jax.random.uniform(rng, (x.shape[0], self.uniforms_for(x.shape[1:])), jnp.float32)
+      start = 0
+      for stage in self.stages:
+        size = stage.uniforms_for(x.shape[1:])
+        if hasattr(stage, 'derandomize'):
+          u = u.at[:, start:start + size].set(
+              stage.derandomize(u[:, start:start + size], example_ids, epoch))
+        start += size
       x = jax.vmap(self.augment_one)(u, x)
     return self._normalize(x, stats)
 
@@ -932,6 +984,16 @@ def _usage(cls) -> str:
   """'rotate(degrees=0.0, fill_mode=None, ...)' from the op's fields."""
   params = inspect.signature(cls).parameters.values()
   return f'{cls.name}({", ".join(f"{p.name}={p.default!r}" for p in params)})'
+
+
+def describe_ops() -> str:
+  """One line per op: its usage and the first line of its docstring."""
+  lines = []
+  for name in OPS.names():
+    cls = OPS.get(name)
+    summary = (cls.__doc__ or '').strip().splitlines()[0]
+    lines.append(f'{_usage(cls)}\n    {cls.kind}: {summary}')
+  return '\n'.join(lines)
 
 
 def parse_op(text: str) -> Op:

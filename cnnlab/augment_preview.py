@@ -2,6 +2,7 @@ r"""Draws training images next to augmented versions of them, to check the spec 
 
   python -m cnnlab.augment_preview --config=configs/vgg.py --out=augmented.png \
       --config.augment='flip_lr|translate(0.1)|zoom(0.2)|rotate(8)|shear(0.3)'
+  python -m cnnlab.augment_preview --list_ops   # every op and its arguments
 
 Each row is one training image (labelled with its class) followed by
 --num_draws augmented draws of it, made by the same jittable code the train
@@ -27,6 +28,7 @@ flags.DEFINE_integer('num_draws', 6, 'Augmented draws per image (columns after t
 flags.DEFINE_integer('seed', None, 'Picks images and draws; default: config.seed.')
 flags.DEFINE_integer('fit_examples', 10000,
                      'Training images the featurewise statistics are fitted on (preview only).')
+flags.DEFINE_bool('list_ops', False, 'Print the augmentation ops and their arguments, then exit.')
 
 
 def pick_examples(labels, num_images: int, seed: int) -> List[int]:
@@ -120,6 +122,10 @@ def main(argv):
   from cnnlab import cli  # pylint: disable=g-import-not-at-top
 
   def run():
+    if FLAGS.list_ops:
+      from cnnlab import augment  # pylint: disable=g-import-not-at-top
+      print(augment.describe_ops())
+      return
     path = write_preview(FLAGS.config, FLAGS.out, FLAGS.num_images, FLAGS.num_draws,
                          FLAGS.seed, FLAGS.fit_examples)
     print(f'wrote {path}')

@@ -226,6 +226,26 @@ def test_cutout_blanks_one_square():
     np.testing.assert_allclose(o[~blank], 200 / 255.0)
 
 
+def test_alternating_flip():
+  images = _images((6, 4, 4, 1), seed=14)
+  x = images / np.float32(255)
+  pipeline = augment.create_pipeline('flip_lr(alternate=True)')
+  ids = np.arange(100, 106)
+  flipped = []
+  for epoch in (0, 1, 2):
+    out = np.asarray(pipeline.train(jax.random.key(epoch), images, {}, example_ids=ids,
+                                    epoch=epoch))
+    flips = np.array([np.allclose(o, xi[:, ::-1], rtol=1e-6) for o, xi in zip(out, x)])
+    keeps = np.array([np.allclose(o, xi, rtol=1e-6) for o, xi in zip(out, x)])
+    assert np.all(flips ^ keeps)
+    flipped.append(flips)
+  np.testing.assert_array_equal(flipped[0], ~flipped[1])  # each image both ways
+  np.testing.assert_array_equal(flipped[0], flipped[2])  # whatever the step key
+  assert 0 < flipped[0].sum() < 6
+  with pytest.raises(UserError, match='example ids'):
+    pipeline.train(jax.random.key(0), images, {})
+
+
 # ---- normalization ---------------------------------------------------------------
 def test_samplewise_matches_keras_formula():
   images = _images((3, 5, 5, 3), seed=11)
@@ -327,7 +347,7 @@ def test_preview_writes_a_grid(image_folder, tmp_path):
   from PIL import Image  # pylint: disable=g-import-not-at-top
 
   from cnnlab import augment_preview  # pylint: disable=g-import-not-at-top
-  from tests.conftest import tiny_config  # pylint: disable=g-import-not-at-top
+  from conftest import tiny_config  # pylint: disable=g-import-not-at-top
   config = tiny_config(image_folder, tmp_path,
                        augment='flip_lr|rotate(20)|elastic(alpha=8, sigma=3)|featurewise_center')
   out = augment_preview.write_preview(config, str(tmp_path / 'grid.png'), num_images=3,

@@ -30,6 +30,9 @@ def run(tmp_path_factory):
       'data.name': 'arrays', 'num_epochs': 6, 'optimizer.lr': 0.02, 'report': False})
   workdir = str(tmp / 'workdir')
   train.train_and_evaluate(config, workdir)
+  # config.report=False: no evaluation of the best checkpoint, no figures.
+  assert not os.path.exists(os.path.join(workdir, 'report'))
+  assert not os.path.exists(os.path.join(workdir, 'eval_val.json'))
   # Unlabelled test images with Kaggle-style ids, in a shuffled order.
   test_labels = np.array(LABELS * 4)[rng.permutation(20)]
   ids = np.arange(1000, 1020)

@@ -6,6 +6,7 @@ decoding over all 5,000 held-out problems, evaluated once per epoch) reaches
 
   python benchmarks/seq2seq.py --root=runs/bench_seq2seq                  # addition, subtract
   python benchmarks/seq2seq.py --root=runs/bench_seq2seq --experiments=keras
+  python benchmarks/seq2seq.py --root=runs/bench_seq2seq --seeds=1,2     # replicates
   python benchmarks/seq2seq.py --root=runs/bench_seq2seq --summary_only
 
 Runs are resumable (rerun the same command); a finished one is not retrained.
@@ -36,6 +37,8 @@ _EXPERIMENTS = flags.DEFINE_list('experiments', ['addition', 'subtract'],
                                  f'Any of {", ".join(EXPERIMENTS)}.')
 _TARGET = flags.DEFINE_float('target', 0.995, 'Held-out exact match to reach.')
 _MAX_EPOCHS = flags.DEFINE_integer('max_epochs', 60, 'Give up after this many epochs.')
+_SEEDS = flags.DEFINE_list('seeds', ['0'], 'config.seed of each run; seed s > 0 runs in '
+                           '<root>/<experiment>_seed<s>.')
 _SUMMARY_ONLY = flags.DEFINE_bool('summary_only', False, 'Only print the table.')
 
 
@@ -55,7 +58,7 @@ def summarize(name: str, workdir: str, target: float) -> str:
     config = json.load(f)
   hit = next((r for r in records if r['test_exact_match'] >= target), None)
   r = hit or max(records, key=lambda r: r['test_exact_match'])
-  setup = (f"{config['operation']} {config['num_digits']}d, {config['model']['name']}, "
+  setup = (f"{config['operation']} {config['num_digits']}d, seed {config['seed']}, {config['model']['name']}, "
            f"h{config['model']['hidden_size']}, b{config['batch_size']}, "
            f"{config['optimizer']['name']} {config['optimizer']['lr']:g}, "
            f"rev_in {int(config['reverse_input'])} rev_out {int(config['reverse_target'])}, "
@@ -66,7 +69,7 @@ def summarize(name: str, workdir: str, target: float) -> str:
           f"{r['test_char_accuracy']:.2%} |")
 
 
-HEADER = ('| run | setup (op, digits, model, hidden, batch, optimizer, reversal, train/test) '
+HEADER = ('| run | setup (op, digits, seed, model, hidden, batch, optimizer, reversal, train/test) '
           '| target | steps | epochs | examples | wall s | held-out exact | held-out char |\n'
           '|---|---|---|---|---|---|---|---|---|')
 
@@ -76,19 +79,21 @@ def main(argv):
   unknown = set(_EXPERIMENTS.value) - set(EXPERIMENTS)
   if unknown:
     sys.exit(f'unknown experiments {sorted(unknown)}; known: {", ".join(EXPERIMENTS)}')
-  for name in _EXPERIMENTS.value:
+  runs = [(name, int(seed), name if int(seed) == 0 else f'{name}_seed{seed}')
+          for name in _EXPERIMENTS.value for seed in _SEEDS.value]
+  for name, seed, run in runs:
     if _SUMMARY_ONLY.value:
       break
     config, extra = EXPERIMENTS[name]
     cmd = [sys.executable, '-m', 'seq2seq.main', f'--config={config}',
-           f'--workdir={os.path.join(os.path.abspath(_ROOT.value), name)}',
-           f'--config.target_accuracy={_TARGET.value}',
+           f'--workdir={os.path.join(os.path.abspath(_ROOT.value), run)}',
+           f'--config.seed={seed}', f'--config.target_accuracy={_TARGET.value}',
            f'--config.num_epochs={_MAX_EPOCHS.value}', '--config.num_samples=3'] + extra
     print('$', ' '.join(cmd), flush=True)
     subprocess.run(cmd, cwd=REPO, check=True)
   print(HEADER)
-  for name in _EXPERIMENTS.value:
-    print(summarize(name, os.path.join(_ROOT.value, name), _TARGET.value))
+  for _, _, run in runs:
+    print(summarize(run, os.path.join(_ROOT.value, run), _TARGET.value))
 
 
 if __name__ == '__main__':

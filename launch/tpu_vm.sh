@@ -3,15 +3,15 @@
 #
 # Usage: launch/tpu_vm.sh TPU_NAME ZONE [--project=P] [--setup] -- [cnnlab.main flags...]
 #   launch/tpu_vm.sh my-v4-32 us-central2-b -- --config=configs/resnet.py \
-#       --workdir=gs://my-bucket/runs/resnet20
+#       --workdir=/mnt/shared/runs/resnet20
 #   launch/tpu_vm.sh my-v4-32 us-central2-b --setup -- --config=configs/vgg.py ...
 #
 # Runs `python -m cnnlab.main --multihost FLAGS` on all workers through
 # `gcloud compute tpus tpu-vm ssh --worker=all`; JAX finds the coordinator,
 # process count and id from the TPU metadata. --setup first copies this checkout
 # to ~/cnnlab on every worker (scp --worker=all) and pip-installs it with
-# jax[tpu]. --workdir must be storage all workers share (a gs:// bucket or an
-# NFS mount); only worker 0 logs at INFO. Environment: CNNLAB_MODULE
+# jax[tpu]. --workdir must be a directory all workers share (NFS, Filestore or a
+# gcsfuse mount); only worker 0 logs at INFO. Environment: CNNLAB_MODULE
 # (default cnnlab.main, or seq2seq.main), CNNLAB_REMOTE_DIR (default ~/cnnlab).
 set -euo pipefail
 

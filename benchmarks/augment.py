@@ -10,7 +10,8 @@ For each augmentation spec, on the same 128 CIFAR-10 images:
   * Keras' ImageDataGenerator.flow with the same transforms (seed 003's
     elastic as a scipy preprocessing_function): host images/s and the host
     time one batch of 128 costs, which a training loop feeding from it waits
-    for unless it overlaps that work.
+    for unless it overlaps that work;
+  * the one-off fit of featurewise statistics and ZCA, cnnlab vs Keras' fit.
 
 Step times are medians over --repeats rounds that visit every spec in turn,
 so background load on a shared machine hits all specs alike.
@@ -44,6 +45,7 @@ flags.DEFINE_integer('steps', 8, 'Timed train steps per spec and round.')
 flags.DEFINE_integer('pipeline_iters', 20, 'Timed pipeline-only batches per spec and round.')
 flags.DEFINE_integer('repeats', 3, 'Rounds over all specs (medians are reported).')
 flags.DEFINE_integer('keras_batches', 3, 'Batches drawn from ImageDataGenerator.flow per spec.')
+flags.DEFINE_integer('fit_examples', 5000, 'Images for timing the featurewise / ZCA fit; 0 = skip.')
 flags.DEFINE_string('out', '', 'Write the markdown table here too.')
 
 # (label, cnnlab spec, ImageDataGenerator kwargs or None when Keras has no equivalent).
@@ -158,6 +160,24 @@ def time_keras(images, labels):
   return results
 
 
+def time_fits(images):
+  """[(what, cnnlab seconds, Keras seconds)] for fitting the normalization stats."""
+  from keras.src.legacy.preprocessing.image import ImageDataGenerator  # pylint: disable=g-import-not-at-top
+  rows = []
+  for spec, kwargs in (('featurewise_center|featurewise_std',
+                        dict(featurewise_center=True, featurewise_std_normalization=True)),
+                       ('zca', dict(zca_whitening=True))):
+    pipeline = augment.create_pipeline(spec)
+    start = time.perf_counter()
+    pipeline.fit(images)
+    ours = time.perf_counter() - start
+    gen = ImageDataGenerator(rescale=1 / 255.0, **kwargs)
+    start = time.perf_counter()
+    gen.fit(images.astype(np.float32))
+    rows.append((spec, ours, time.perf_counter() - start))
+  return rows
+
+
 def machine() -> str:
   cpu = platform.processor() or platform.machine()
   try:
@@ -182,19 +202,28 @@ def main(argv):
   base_wall, base_cpu = cnnlab_times['none'][1]
   bs = FLAGS.batch_size
   lines = [
-      '| augmentation | cnnlab spec | pipeline alone img/s (CPU ms / batch) | '
-      'VGG step wall ms (slowdown) | VGG step CPU ms (slowdown) | '
-      'Keras flow img/s (ms / batch) |',
-      '|---|---|---:|---:|---:|---:|']
+      '| augmentation | cnnlab spec | cnnlab pipeline img/s (ms / batch) | '
+      'Keras flow img/s (ms / batch) | cnnlab / Keras | '
+      'VGG step CPU ms (measured slowdown) | pipeline CPU / step CPU | VGG step wall ms |',
+      '|---|---|---:|---:|---:|---:|---:|---:|']
   for label, spec, _ in CASES:
     (aug_wall, aug_cpu), (step_wall, step_cpu) = cnnlab_times[label]
     keras_s = keras_times.get(label)
-    keras_col = f'{bs / keras_s:,.0f} ({keras_s * 1e3:,.0f})' if keras_s is not None else 'n/a'
+    keras_cols = (f'{bs / keras_s:,.0f} ({keras_s * 1e3:,.0f}) | {keras_s / aug_wall:,.0f}x'
+                  if keras_s is not None else 'n/a | n/a')
     lines.append(
-        f'| {label} | `{spec}` | {bs / aug_wall:,.0f} ({aug_cpu * 1e3:.1f}) | '
-        f'{step_wall * 1e3:.0f} ({(step_wall / base_wall - 1) * 100:+.1f}%) | '
-        f'{step_cpu * 1e3:.0f} ({(step_cpu / base_cpu - 1) * 100:+.1f}%) | {keras_col} |')
+        f'| {label} | `{spec}` | {bs / aug_wall:,.0f} ({aug_wall * 1e3:.1f}) | {keras_cols} | '
+        f'{step_cpu * 1e3:.0f} ({(step_cpu / base_cpu - 1) * 100:+.1f}%) | '
+        f'{aug_cpu / base_cpu * 100:.1f}% | {step_wall * 1e3:.0f} |')
   table = '\n'.join(lines)
+  if FLAGS.fit_examples:
+    fit_images, _ = load_images(FLAGS.data_dir, FLAGS.fit_examples)
+    fit_lines = [f'\nOne-off fit on {FLAGS.fit_examples:,} CIFAR-10 images (wall seconds):\n',
+                 '| fitted ops | cnnlab Pipeline.fit | Keras ImageDataGenerator.fit |',
+                 '|---|---:|---:|']
+    for spec, ours, theirs in time_fits(fit_images):
+      fit_lines.append(f'| `{spec}` | {ours:.1f} | {theirs:.1f} |')
+    table += '\n' + '\n'.join(fit_lines)
   print(table)
   if FLAGS.out:
     with open(FLAGS.out, 'w') as f:

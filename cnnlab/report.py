@@ -287,7 +287,7 @@ def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
   no val split or config.report is False.
   """
   from cnnlab import figures, history, parallel, train  # pylint: disable=g-import-not-at-top
-  if not config.get('report', True):
+  if not config.report:
     return None
   if not len(val_ds.labels):  # val_fraction=0: nothing to evaluate, but the curves
     if parallel.is_main_process():

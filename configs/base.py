@@ -161,6 +161,9 @@ def get_config():
   config.early_stopping_patience = 0
   # Update the progress bar / check the loss for NaN every this many steps.
   config.log_every_steps = 20
+  # After training, evaluate the best checkpoint on val and write the figures
+  # and per-class tables into <workdir>/report/ (False for quick experiments).
+  config.report = True
   # Everything random (init, dropout, data order, split, augmentation) derives from it.
   config.seed = 0
   return config

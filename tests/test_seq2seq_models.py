@@ -1,11 +1,15 @@
 """The seq2seq models: Keras' parameter count, the LSTM maths, greedy decoding."""
+import importlib
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from cnnlab.errors import UserError
+from configs.seq2seq import keras
 from seq2seq import models
+from seq2seq import train
 
 
 def init(name, vocab=12, answer_length=4, hidden=128, query_length=7, shapes_only=False):
@@ -79,3 +83,17 @@ def test_greedy_decoding_feeds_back_its_own_argmax():
   np.testing.assert_allclose(other[:, 0], greedy[:, 0], atol=1e-5)
   assert not np.allclose(other[:, 1:], greedy[:, 1:])
 
+
+
+def test_keras_config_builds_the_keras_model():
+  model = train.create_model(keras.get_config())
+  params = jax.eval_shape(model.init, jax.random.key(0), jnp.zeros((1, 7), jnp.int32))
+  assert isinstance(model, models.KerasLSTM)
+  assert models.count_params(params['params']) == 205_324
+
+
+@pytest.mark.parametrize('name,chars', [('addition', 12), ('subtract', 12), ('mixed', 13)])
+def test_variant_configs(name, chars):
+  config = importlib.import_module(f'configs.seq2seq.{name}').get_config()
+  model = train.create_model(config)
+  assert model.vocab_size == chars and model.answer_length == 4

@@ -6,7 +6,8 @@ r"""LR range test (Smith 2017, sec. 3.3): train briefly while the lr grows expon
 From the run's initial weights (config.seed; config.init_from if set) it takes
 one optimizer step per lr, lr_i = min_lr * (max_lr / min_lr) ** (i / (N - 1)),
 with the config's optimizer, regularizers, augmentation and freeze, and stops
-early once the smoothed loss exceeds `diverge` times its minimum. Nothing is
+early once the smoothed loss exceeds `diverge` times its minimum (checked every
+10 steps, so up to 9 steps past the divergence point are shown). Nothing is
 read from or written to any workdir: the outputs are `<out>/lr_find.png`
 (smoothed loss and accuracy against lr) and `<out>/lr_find.json`:
 
@@ -164,7 +165,8 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
       bar.update(step + 1, lr=lrs[-1], loss=float(smoothed[-1]))
       if not np.isfinite(smoothed[-1]) or smoothed[-1] > diverge * best:
         bar.close()
-        logging.info('Loss diverged at lr %.2e (step %d): stopping', lrs[-1], step + 1)
+        logging.info('Smoothed loss above %gx its minimum: stopped after step %d (lr %.2e)',
+                     diverge, step + 1, lrs[-1])
         break
   else:
     bar.close()
@@ -199,7 +201,8 @@ def plot(result: Dict[str, Any], path: str) -> str:
                label=f'suggested lr {result["suggested_lr"]:.1e} (steepest descent)')
     if result['diverged_at_lr']:
       ax.axvline(result['diverged_at_lr'], color=figures.LR_COLOR, ls=':', lw=1.2,
-                 label=f'stopped: diverging at {result["diverged_at_lr"]:.1e}')
+                 label=f'diverged: smoothed loss > {s["diverge"]:g}x its min '
+                 f'at {result["diverged_at_lr"]:.1e}')
     ax.set_xscale('log')
     ax.set_ylabel(name)
     ax.grid(True, which='major', alpha=0.3)
@@ -231,7 +234,7 @@ def write(result: Dict[str, Any], out: str) -> Dict[str, str]:
 def summary(result: Dict[str, Any]) -> str:
   r = result
   return '\n'.join([
-      f'suggested lr (steepest descent): {r["suggested_lr"]:.2e}   '
+      f'suggested lr (steepest descent of the smoothed loss): {r["suggested_lr"]:.2e}   '
       f'(lowest loss at {r["min_loss_lr"]:.2e}'
       + (f', diverged at {r["diverged_at_lr"]:.2e})' if r['diverged_at_lr'] else ')'),
       f'  --config.optimizer.lr={r["suggested_lr"]:.2g}',

@@ -1,5 +1,6 @@
 """Every schedule, jitted, against its paper's closed formula at chosen steps."""
 import math
+import os
 
 import jax
 import numpy as np
@@ -149,3 +150,11 @@ def test_all_registered_are_tested():
   tested = {'constant', 'piecewise', 'step', 'exponential', 'time_based', 'cosine',
             'warmup_cosine', 'one_cycle', 'sgdr', 'reduce_on_plateau', *schedules.CLR_MODES}
   assert set(schedules.SCHEDULES.names()) == tested
+
+
+def test_preview_draws_one_or_many(tmp_path):
+  config = config_with('sgdr', t0_epochs=1.0)
+  one = schedules.preview(config, SPE, 60, str(tmp_path / 'one.png'))
+  many = schedules.preview(config, SPE, 60, str(tmp_path / 'many.png'), ['cosine', 'triangular'])
+  assert os.path.getsize(one) > 5000 and os.path.getsize(many) > 5000
+  assert set(schedules.GALLERY) == set(schedules.SCHEDULES.names())

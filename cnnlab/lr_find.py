@@ -121,6 +121,9 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
     raise UserError(f'need 0 < min_lr < max_lr (got {min_lr}, {max_lr})')
   if num_steps < 20:
     raise UserError(f'num_steps={num_steps} is too few to read a curve from; use >= 50')
+  if jax.process_count() > 1:  # minutes of work: not worth the multi-host feeding
+    raise UserError('lr_find runs in a single process (all local devices); start it without '
+                    '--multihost')
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   train_ds, _ = input_pipeline.load_splits(config)

@@ -30,6 +30,11 @@ EXPERIMENTS = {
     'mixed': ('configs/seq2seq/mixed.py', []),
     # The Keras example as written (keras_lstm, batch 32, answers as written).
     'keras': ('configs/seq2seq/keras.py', []),
+    # Variations of subtract: twice the training problems; a decaying schedule
+    # (cosine over 30 epochs, so the schedule does not depend on --max_epochs).
+    'subtract_90k': ('configs/seq2seq/subtract.py', ['--config.train_size=90000']),
+    'subtract_cosine': ('configs/seq2seq/subtract.py',
+                        ['--config.schedule.name=cosine', '--config.num_epochs=30']),
 }
 
 _ROOT = flags.DEFINE_string('root', 'runs/bench_seq2seq', 'One workdir per experiment under it.')
@@ -60,7 +65,8 @@ def summarize(name: str, workdir: str, target: float) -> str:
   r = hit or max(records, key=lambda r: r['test_exact_match'])
   setup = (f"{config['operation']} {config['num_digits']}d, seed {config['seed']}, {config['model']['name']}, "
            f"h{config['model']['hidden_size']}, b{config['batch_size']}, "
-           f"{config['optimizer']['name']} {config['optimizer']['lr']:g}, "
+           f"{config['optimizer']['name']} {config['optimizer']['lr']:g} "
+           f"{config['schedule']['name']}, "
            f"rev_in {int(config['reverse_input'])} rev_out {int(config['reverse_target'])}, "
            f"{config['train_size']:,}/{config['test_size']:,}")
   status = 'reached' if hit else f'NOT reached (best of {len(records)} evals)'
@@ -88,7 +94,9 @@ def main(argv):
     cmd = [sys.executable, '-m', 'seq2seq.main', f'--config={config}',
            f'--workdir={os.path.join(os.path.abspath(_ROOT.value), run)}',
            f'--config.seed={seed}', f'--config.target_accuracy={_TARGET.value}',
-           f'--config.num_epochs={_MAX_EPOCHS.value}', '--config.num_samples=3'] + extra
+           '--config.num_samples=3'] + extra
+    if not any(x.startswith('--config.num_epochs=') for x in extra):
+      cmd.append(f'--config.num_epochs={_MAX_EPOCHS.value}')
     print('$', ' '.join(cmd), flush=True)
     subprocess.run(cmd, cwd=REPO, check=True)
   print(HEADER)

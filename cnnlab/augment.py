@@ -27,8 +27,10 @@ and resumable. The semantics follow Keras' `ImageDataGenerator` and its
   matrix in Keras' order (rotation @ shift @ shear @ zoom, about the image
   centre) and resampled ONCE per image, with scipy's `affine_transform`
   semantics: order 1 (bilinear) or 0, `fill_mode` nearest | reflect | constant
-  | wrap | mirror and `cval`, exactly as scipy implements each mode. Wherever
-  they are written in the spec, they act at the position of the first of them.
+  | wrap | mirror and `cval`, exactly as scipy implements each mode (set them
+  on any one of the ops: `rotate(8, fill_mode='constant', cval=0.5)`; `cval`
+  is on the [0, 1] scale, where Keras' is in raw pixel units). Wherever they
+  are written in the spec, they act at the position of the first of them.
 * `elastic` is Simard et al. (2003): two uniform(-1, 1) fields smoothed by a
   Gaussian of `sigma` (scipy `gaussian_filter`, applied here as two small
   matrix products), times `alpha`, bilinear resampling with mode reflect.

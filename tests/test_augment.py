@@ -4,6 +4,10 @@ Small images and batches only: the whole file runs in well under a minute on
 two CPU cores.
 """
 import functools
+import json
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -244,6 +248,35 @@ def test_alternating_flip():
   assert 0 < flipped[0].sum() < 6
   with pytest.raises(UserError, match='example ids'):
     pipeline.train(jax.random.key(0), images, {})
+
+
+_SHARDED_SCRIPT = r'''
+import json, jax, numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+from cnnlab import augment
+images = np.random.default_rng(0).integers(0, 256, (8, 12, 12, 3), dtype=np.uint8)
+pipeline = augment.create_pipeline(
+    'flip_lr|translate(0.1)|rotate(8)|elastic(alpha=8, sigma=2)|cutout(4)|featurewise_center')
+mesh = Mesh(np.array(jax.devices()), ('data',))
+x = jax.device_put(images, NamedSharding(mesh, PartitionSpec('data')))
+out = jax.jit(pipeline.train)(jax.random.key(3), x, pipeline.fit(images))
+print(json.dumps({'devices': jax.device_count(), 'out': np.asarray(out).tolist()}))
+'''
+
+
+def test_one_device_equals_four_fake_devices():
+  # The draws must not depend on how the batch is split over devices.
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  outs = []
+  for devices in (1, 4):
+    env = dict(os.environ, PYTHONPATH=repo, JAX_PLATFORMS='cpu',
+               XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}')
+    run = subprocess.run([sys.executable, '-c', _SHARDED_SCRIPT], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    outs.append(json.loads(run.stdout.strip().splitlines()[-1]))
+  assert [o['devices'] for o in outs] == [1, 4]
+  np.testing.assert_allclose(outs[0]['out'], outs[1]['out'], atol=1e-5)
 
 
 # ---- normalization ---------------------------------------------------------------

@@ -22,10 +22,15 @@ from cnnlab import models
 from cnnlab.errors import UserError
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.')
-flags.DEFINE_string('model', '', 'A model name; overrides config.model.name.')
-flags.DEFINE_string('image_shape', '', 'H,W,C of the input; default from config.data.name.')
-flags.DEFINE_integer('num_classes', 0, 'Classes; default from config.data.name (10).')
+
+
+def define_flags():
+  """Flags of the command line only: importing the module (tests, other CLIs) defines none."""
+  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.')
+  flags.DEFINE_string('model', '', 'A model name; overrides config.model.name.')
+  flags.DEFINE_string('image_shape', '', 'H,W,C of the input; default from config.data.name.')
+  flags.DEFINE_integer('num_classes', 0, 'Classes; default from config.data.name (10).')
+
 
 # Input shapes of the built-in datasets; image folders default to CIFAR's.
 DATASET_SHAPES = {'mnist': (28, 28, 1), 'fashion_mnist': (28, 28, 1), 'cifar10': (32, 32, 3)}
@@ -96,4 +101,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main, flags_parser=cli.parse_flags)

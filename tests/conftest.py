@@ -36,6 +36,7 @@ def tiny_config(data_dir, tmp_path, **overrides):
   config.eval_batch_size = 8
   config.num_epochs = 2
   config.log_every_steps = 1
+  config.report = False  # the report has its own tests
   for key, value in overrides.items():
     target = config
     *path, leaf = key.split('.')

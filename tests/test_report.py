@@ -25,7 +25,7 @@ def trained(tmp_path_factory):
   from cnnlab import train  # pylint: disable=g-import-not-at-top
   tmp = tmp_path_factory.mktemp('run')
   data = make_image_folder(tmp / 'images', per_class=12, size=16)
-  config = tiny_config(data, tmp)
+  config = tiny_config(data, tmp, report=True)
   workdir = str(tmp / 'workdir')
   drawn = {}
   save = figures.save

@@ -305,11 +305,11 @@ class Op:
   """Base of the ops. `kind` says where the pipeline runs it.
 
   'affine': contributes a matrix to the one fused resampling per image.
-  'pixel': a per-example random transform of one [H, W, C] image in [0, 1].
+  'random': a per-example random transform of one [H, W, C] image in [0, 1].
   'normalize': deterministic, on the batch, in training and evaluation.
   """
   name: ClassVar[str] = ''
-  kind: ClassVar[str] = 'pixel'
+  kind: ClassVar[str] = 'random'
   # How many uniform [0, 1) numbers one image's draw takes.
   num_uniforms: ClassVar[int] = 1
 
@@ -865,7 +865,7 @@ class Pipeline:
   """A parsed augmentation spec; hashable so it can be bound statically.
 
   stages: per-example random transforms in order (an _AffineStage or a
-    'pixel' op); normalizers: the trailing normalization ops.
+    'random' op); normalizers: the trailing normalization ops.
   """
   spec: str = ''
   stages: Tuple[Any, ...] = ()

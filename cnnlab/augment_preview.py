@@ -10,8 +10,9 @@ step runs (seed 003's `plot_augmented_data`). Look for: rotations turning both
 ways, shear leaning, fill at the borders as the fill_mode says, elastic looking
 like handwriting wobble. After normalization ops (samplewise / featurewise /
 ZCA) the pixels are no longer in [0, 1], so each such image is min-max
-stretched for display, and the featurewise statistics are fitted first, on at
-most --fit_examples training images.
+stretched for display (--nonormalize shows the draws before those ops), and
+the featurewise statistics are fitted first, on at most --fit_examples
+training images.
 """
 from typing import List, Sequence
 
@@ -28,6 +29,9 @@ flags.DEFINE_integer('num_draws', 6, 'Augmented draws per image (columns after t
 flags.DEFINE_integer('seed', None, 'Picks images and draws; default: config.seed.')
 flags.DEFINE_integer('fit_examples', 10000,
                      'Training images the featurewise statistics are fitted on (preview only).')
+flags.DEFINE_bool('normalize', True,
+                  'Show the draws after the normalization ops (what the model sees); '
+                  '--nonormalize shows them before, on the [0, 1] scale.')
 flags.DEFINE_bool('list_ops', False, 'Print the augmentation ops and their arguments, then exit.')
 
 
@@ -94,8 +98,9 @@ def plot_grid(originals, draws, titles: Sequence[str], spec: str):
 
 
 def write_preview(config, out: str, num_images: int = 8, num_draws: int = 6, seed=None,
-                  fit_examples: int = 10000) -> str:
+                  fit_examples: int = 10000, normalize: bool = True) -> str:
   """Loads the training split of `config`, augments and saves the grid to `out`."""
+  import dataclasses  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   from cnnlab import augment  # pylint: disable=g-import-not-at-top
   from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top
@@ -104,6 +109,8 @@ def write_preview(config, out: str, num_images: int = 8, num_draws: int = 6, see
     raise UserError('--num_images and --num_draws must be at least 1')
   seed = config.seed if seed is None else seed
   pipeline = augment.create_pipeline(config.augment)
+  if not normalize:
+    pipeline = dataclasses.replace(pipeline, normalizers=())
   train, _ = input_pipeline.load_splits(config)
   stats = pipeline.fit(train.images[:fit_examples]) if fit_examples > 0 else pipeline.fit(
       train.images)
@@ -127,7 +134,7 @@ def main(argv):
       print(augment.describe_ops())
       return
     path = write_preview(FLAGS.config, FLAGS.out, FLAGS.num_images, FLAGS.num_draws,
-                         FLAGS.seed, FLAGS.fit_examples)
+                         FLAGS.seed, FLAGS.fit_examples, FLAGS.normalize)
     print(f'wrote {path}')
 
   cli.run_main(run)

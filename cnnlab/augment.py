@@ -68,6 +68,9 @@ FILL_MODES = ('nearest', 'reflect', 'constant', 'wrap', 'mirror')
 STD_EPSILON = 1e-6
 # Images per chunk when fitting statistics on the host (bounds memory).
 FIT_CHUNK = 2048
+# ZCA keeps a D x D matrix (D = H * W * C) in every checkpoint and multiplies
+# every batch by it; beyond this many features (a 1 GiB matrix) it is refused.
+ZCA_MAX_FEATURES = 16384
 
 
 def _check(ok: bool, message: str) -> None:
@@ -828,12 +831,22 @@ class ZCA(NormalizeOp):
     _check(isinstance(self.epsilon, (int, float)) and self.epsilon >= 0,
            f'zca: epsilon must be >= 0, got {self.epsilon!r}')
 
+  @staticmethod
+  def _check_size(dim: int):
+    _check(dim <= ZCA_MAX_FEATURES,
+           f'zca on {dim:,} features (H * W * C) needs a {dim:,} x {dim:,} matrix; more than '
+           f'ZCA_MAX_FEATURES={ZCA_MAX_FEATURES:,}. Use featurewise_center|featurewise_std '
+           'or smaller images.')
+
   def init_stats(self, image_shape):
     dim = int(np.prod(image_shape))
+    self._check_size(dim)
     return {'mean': np.zeros((1, 1, image_shape[-1]), np.float32),
             'matrix': np.zeros((dim, dim), np.float32)}
 
   def fit(self, chunks):
+    dim = next(iter(chunks()))[0].size
+    self._check_size(dim)  # before any work
     mean, _ = _channel_moments(chunks)
     mean32 = mean.astype(np.float32)
 
@@ -842,7 +855,6 @@ class ZCA(NormalizeOp):
         yield (x - mean32).reshape(x.shape[0], -1).astype(np.float32)
 
     count = sum(len(x) for x in chunks())
-    dim = next(iter(chunks()))[0].size
     if count <= dim:
       flat = np.concatenate(list(flats())).astype(np.float64)
       basis, singular, _ = np.linalg.svd(flat.T, full_matrices=False)

@@ -332,6 +332,11 @@ def test_zca_matches_keras_svd(count, monkeypatch):
   assert jax.tree.map(np.shape, pipeline.init_stats((4, 4, 2))) == jax.tree.map(np.shape, stats)
 
 
+def test_zca_refuses_huge_images():
+  with pytest.raises(UserError, match='featurewise_center'):
+    augment.create_pipeline('zca').init_stats((224, 224, 3))
+
+
 def test_fitted_op_without_stats_is_an_error():
   pipeline = augment.create_pipeline('featurewise_center')
   with pytest.raises(UserError, match='fit'):

@@ -31,7 +31,10 @@ def _train(spec, images, seed=0, stats=None):
 
 
 def _keras_matrix(theta, tx, ty, shear, zx, zy, size):
-  """Keras' apply_affine_transform matrix (keras/src/legacy/preprocessing/image.py), square image."""
+  """Keras' apply_affine_transform matrix (keras/src/legacy/preprocessing/image.py).
+
+  Square images only: Keras centres both axes on the height.
+  """
   t, s = np.deg2rad(theta), np.deg2rad(shear)
   rotation = np.array([[np.cos(t), -np.sin(t), 0], [np.sin(t), np.cos(t), 0], [0, 0, 1]])
   shift = np.array([[1, 0, tx], [0, 1, ty], [0, 0, 1]])

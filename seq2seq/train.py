@@ -349,9 +349,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
           f'{test_metrics["exact_match"]:.2%} char {test_metrics["char_accuracy"]:.2%} '
           f'loss {test_metrics["loss"]:.4f}')
       rng = np.random.default_rng([config.seed, step])
-      for line in sample_lines(dataset, predictions,
-                               rng.choice(len(dataset.test), config.num_samples, replace=False)
-                               if config.num_samples else [], color):
+      shown = rng.choice(len(dataset.test), min(config.num_samples, len(dataset.test)),
+                         replace=False)
+      for line in sample_lines(dataset, predictions, shown, color):
         say('  ' + line)
       if config.target_accuracy and test_metrics['exact_match'] >= config.target_accuracy:
         say(f'Reached {config.target_accuracy:.2%} held-out exact match at step {step} '

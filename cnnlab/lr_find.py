@@ -236,7 +236,11 @@ def write(result: Dict[str, Any], out: str) -> Dict[str, str]:
 
 def summary(result: Dict[str, Any]) -> str:
   r = result
-  return '\n'.join([
+  warning = []
+  if r['diverged_at_lr'] is None and r['min_loss_lr'] >= 0.9 * r['lr'][-1]:
+    warning = ['note: the loss was still falling at the last lr; the suggestions are lower '
+               'bounds: rerun with a larger --max_lr']
+  return '\n'.join(warning + [
       f'suggested lr (steepest descent of the smoothed loss): {r["suggested_lr"]:.2e}   '
       f'(lowest loss at {r["min_loss_lr"]:.2e}'
       + (f', diverged at {r["diverged_at_lr"]:.2e})' if r['diverged_at_lr'] else ')'),

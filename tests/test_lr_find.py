@@ -40,6 +40,14 @@ def test_analyse_finds_the_steepest_descent_and_stops_at_divergence():
   assert result['min_loss_lr'] <= 0.3
 
 
+def test_summary_warns_when_max_lr_was_too_low():
+  lrs, loss, accuracy = synthetic()
+  keep = lrs < 1e-2  # the sweep never reached the minimum
+  result = lr_find.analyse(lrs[keep], loss[keep], accuracy[keep])
+  result['lr'] = list(lrs[keep])
+  assert 'larger --max_lr' in lr_find.summary(result)
+
+
 def test_analyse_refuses_an_immediate_divergence():
   lrs, loss, accuracy = synthetic()
   loss[5:] = np.nan

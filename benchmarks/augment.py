@@ -189,6 +189,11 @@ def machine() -> str:
   return f'{cpu}, {os.cpu_count()} cores, load average {load:.1f} at start'
 
 
+def _cell(spec: str) -> str:
+  """A spec inside a markdown table cell: its '|' must not end the cell."""
+  return spec.replace('|', '\\|')
+
+
 def main(argv):
   del argv
   header = (f'{datetime.date.today()}, {machine()}; jax {jax.__version__} on '
@@ -212,7 +217,7 @@ def main(argv):
     keras_cols = (f'{bs / keras_s:,.0f} ({keras_s * 1e3:,.0f}) | {keras_s / aug_wall:,.0f}x'
                   if keras_s is not None else 'n/a | n/a')
     lines.append(
-        f'| {label} | `{spec}` | {bs / aug_wall:,.0f} ({aug_wall * 1e3:.1f}) | {keras_cols} | '
+        f'| {label} | `{_cell(spec)}` | {bs / aug_wall:,.0f} ({aug_wall * 1e3:.1f}) | {keras_cols} | '
         f'{step_cpu * 1e3:.0f} ({(step_cpu / base_cpu - 1) * 100:+.1f}%) | '
         f'{aug_cpu / base_cpu * 100:.1f}% | {step_wall * 1e3:.0f} |')
   table = '\n'.join(lines)
@@ -222,7 +227,7 @@ def main(argv):
                  '| fitted ops | cnnlab Pipeline.fit | Keras ImageDataGenerator.fit |',
                  '|---|---:|---:|']
     for spec, ours, theirs in time_fits(fit_images):
-      fit_lines.append(f'| `{spec}` | {ours:.1f} | {theirs:.1f} |')
+      fit_lines.append(f'| `{_cell(spec)}` | {ours:.1f} | {theirs:.1f} |')
     table += '\n' + '\n'.join(fit_lines)
   print(table)
   if FLAGS.out:

@@ -206,4 +206,4 @@ if __name__ == '__main__':
   _flags.DEFINE_string('init_from', None, 'Workdir, checkpoint dir or .npz to read.',
                        required=True)
   _flags.DEFINE_string('export', '', 'Write its params and batch stats to this .npz.')
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

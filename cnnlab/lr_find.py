@@ -280,4 +280,4 @@ if __name__ == '__main__':
   _flags.DEFINE_integer('num_steps', 200, 'Optimizer steps (one lr each).')
   _flags.DEFINE_float('diverge', 4.0, 'Stop when the smoothed loss exceeds this times its minimum.')
   _flags.DEFINE_float('smoothing', 0.95, 'EMA factor for the loss and accuracy curves.')
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

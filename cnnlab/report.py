@@ -464,4 +464,4 @@ if __name__ == '__main__':
   _flags.DEFINE_list('workdirs', [], 'Workdirs of the runs to compare (space or comma separated).')
   _flags.DEFINE_string('out', 'compare.png', 'Output figure; the table goes beside it as '
                        '.md and .csv.')
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -370,4 +370,4 @@ if __name__ == '__main__':
   _flags.DEFINE_string('out', 'schedule.png', 'Where to write the plot.')
   _flags.DEFINE_integer('steps_per_epoch', 0, '0 = from the config\'s data (loads it).')
   _flags.DEFINE_bool('all', False, 'Plot every registered schedule (a gallery) instead.')
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

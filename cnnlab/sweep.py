@@ -312,4 +312,4 @@ if __name__ == '__main__':
                        required=True)
   _flags.DEFINE_bool('report_only', False, 'Only rebuild the report from existing runs.')
   _flags.DEFINE_string('title', '', 'Title of the plot and table.')
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

@@ -142,7 +142,8 @@ def time_cnnlab(images, labels):
 
 def time_keras(images, labels):
   """{label: host seconds per batch} for ImageDataGenerator.flow."""
-  from keras.src.legacy.preprocessing.image import ImageDataGenerator  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from keras.src.legacy.preprocessing.image import ImageDataGenerator
   results = {}
   for label, _, kwargs in CASES:
     if kwargs is None:
@@ -162,7 +163,8 @@ def time_keras(images, labels):
 
 def time_fits(images):
   """[(what, cnnlab seconds, Keras seconds)] for fitting the normalization stats."""
-  from keras.src.legacy.preprocessing.image import ImageDataGenerator  # pylint: disable=g-import-not-at-top
+  # pylint: disable-next=g-import-not-at-top
+  from keras.src.legacy.preprocessing.image import ImageDataGenerator
   rows = []
   for spec, kwargs in (('featurewise_center|featurewise_std',
                         dict(featurewise_center=True, featurewise_std_normalization=True)),
@@ -217,7 +219,8 @@ def main(argv):
     keras_cols = (f'{bs / keras_s:,.0f} ({keras_s * 1e3:,.0f}) | {keras_s / aug_wall:,.0f}x'
                   if keras_s is not None else 'n/a | n/a')
     lines.append(
-        f'| {label} | `{_cell(spec)}` | {bs / aug_wall:,.0f} ({aug_wall * 1e3:.1f}) | {keras_cols} | '
+        f'| {label} | `{_cell(spec)}` | {bs / aug_wall:,.0f} ({aug_wall * 1e3:.1f}) | '
+        f'{keras_cols} | '
         f'{step_cpu * 1e3:.0f} ({(step_cpu / base_cpu - 1) * 100:+.1f}%) | '
         f'{aug_cpu / base_cpu * 100:.1f}% | {step_wall * 1e3:.0f} |')
   table = '\n'.join(lines)

@@ -306,7 +306,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     say(f'Already trained for {start:,} of {num_train_steps:,} steps; raise '
         '--config.num_epochs or --config.num_train_steps to continue.')
   bar = ProgressBar(num_train_steps, desc='train', enabled=verbose)
-  t0 = time.monotonic()
+  t0 = t_window = time.monotonic()
+  window_start = start  # throughput is measured between evaluations
   sums, epoch_cache = None, (None, None)
   record = records[-1] if records else {}
   step = start
@@ -328,7 +329,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       if step % eval_every and step != num_train_steps:
         continue
       # ---- evaluation: the whole held-out set, free-running -------------------
-      train_metrics = mean_metrics(sums)
+      train_metrics = mean_metrics(sums)  # also waits for the last step
+      examples_per_s = (step - window_start) * config.batch_size / (time.monotonic() - t_window)
       sums = None
       test_metrics, predictions = evaluate(eval_fn, state.params, dataset.test,
                                            config.eval_batch_size)
@@ -337,14 +339,16 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                 'examples': step * config.batch_size,
                 **{f'train_{k}': v for k, v in train_metrics.items()},
                 **{f'test_{k}': v for k, v in test_metrics.items()},
-                'elapsed_s': round(elapsed, 2)}
+                'examples_per_s': round(examples_per_s, 1), 'elapsed_s': round(elapsed, 2)}
       history.append(workdir, record)
       ckpts.save(step, state)
       if test_metrics['exact_match'] > best:
         best = test_metrics['exact_match']
         ckpts.save_best(step, state)
+      t_window, window_start = time.monotonic(), step
       bar.close()
-      say(f'step {step} (epoch {step / steps_per_epoch:.2f}, {elapsed:.0f}s): '
+      say(f'step {step} (epoch {step / steps_per_epoch:.2f}, {elapsed:.0f}s, '
+          f'{examples_per_s:,.0f} examples/s): '
           f'train loss {train_metrics["loss"]:.4f} | held-out exact '
           f'{test_metrics["exact_match"]:.2%} char {test_metrics["char_accuracy"]:.2%} '
           f'loss {test_metrics["loss"]:.4f}')

@@ -1,5 +1,6 @@
 """The seq2seq training loop: it learns, and a resumed run equals an uninterrupted one."""
 import functools
+import os
 import subprocess
 import sys
 
@@ -106,7 +107,8 @@ def test_main_reports_a_bad_model_name_and_exits_2(tmp_path):
       [sys.executable, '-m', 'seq2seq.main', f'--workdir={tmp_path}',
        '--config=configs/seq2seq/subtract.py', '--config.model.name=keras',
        '--config.train_size=100', '--config.test_size=10', '--config.batch_size=10'],
-      capture_output=True, text=True, timeout=120)
+      capture_output=True, text=True, timeout=120,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   assert proc.returncode == 2, proc.stderr
   assert "Unknown model 'keras' (--config.model.name)" in proc.stderr
   assert 'keras_lstm' in proc.stderr and 'Traceback' not in proc.stderr

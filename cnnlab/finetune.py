@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cnnlab import cli
 from cnnlab.errors import UserError
 from cnnlab.optimizers import path_name
 
@@ -182,7 +183,6 @@ def export_npz(init_from: str, path: str) -> int:
 
 def main(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab import cli  # pylint: disable=g-import-not-at-top
   del argv
   flags_ = flags.FLAGS
 

@@ -28,6 +28,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from cnnlab import cli
 from cnnlab import augment
 from cnnlab import finetune
 from cnnlab import input_pipeline
@@ -253,7 +254,6 @@ def summary(result: Dict[str, Any]) -> str:
 
 def main(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab import cli  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
 
   def go():

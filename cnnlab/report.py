@@ -32,6 +32,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from cnnlab import cli
+
 REPORT_DIR = 'report'
 DEFAULT_NAME = 'val'  # the evaluation whose report lands in <workdir>/report/ itself
 
@@ -442,7 +444,6 @@ def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
 
 def main(argv: Sequence[str]) -> None:
   from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab import cli  # pylint: disable=g-import-not-at-top
   from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
   # `--workdirs a b c` (space separated, e.g. a shell glob) leaves b c in argv.
   workdirs = list(flags.FLAGS.workdirs or []) + list(argv[1:])

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from cnnlab import cli
 from cnnlab.errors import UserError
 from cnnlab.registry import Registry
 
@@ -341,7 +342,6 @@ def preview(config: ml_collections.ConfigDict, steps_per_epoch: int, num_train_s
 
 def main(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab import cli  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
 
   def go():

@@ -33,6 +33,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 import ml_collections
 import numpy as np
 
+from cnnlab import cli
 from cnnlab import history
 from cnnlab.errors import UserError
 
@@ -278,7 +279,6 @@ def report(variants: List[Variant], seeds: int, workdir: str, title: str = '') -
 
 def main(argv):
   from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab import cli  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
 
   def go():

@@ -17,8 +17,9 @@ from typing import Dict, List
 
 # flag -> value. Why each one:
 #   ynn_fusion_type=-individual_convolution: XLA 0.10 hands each convolution to
-#     YNNPACK by itself; its backward convolutions are slow on CPU, and Eigen's
-#     (the alternative XLA falls back to) are about 1.7x faster for the seed VGG.
+#     YNNPACK by itself, whose weight-gradient convolutions are slow; without it
+#     XLA uses Eigen's. Seed VGG train step +9-35% (FACTS.md: 399 -> 509 img/s),
+#     ResNet-20 neutral. No other XLA:CPU flag tried helped (results file).
 CPU_DEFAULTS: Dict[str, str] = {
     '--xla_cpu_experimental_ynn_fusion_type': '-individual_convolution',
 }

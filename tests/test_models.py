@@ -1,5 +1,6 @@
 """Exact parameter counts: each must equal the Keras summary() total of the seed."""
 import jax
+import flax.linen as nn
 import jax.numpy as jnp
 import pytest
 
@@ -75,3 +76,16 @@ def test_summary_table_matches_keras_totals():
   assert 'Trainable params: 684,458' in text
   assert 'Non-trainable params: 896' in text
   assert '(None, 30, 30, 32)' in text  # the 'valid' second conv
+
+
+@pytest.mark.parametrize('size', [32, 15, 13])  # even, and odd sizes after 'valid' convs
+def test_max_pool_equals_flax_reduce_window(size):
+  x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
+  def flax_pool(v):
+    return nn.max_pool(v, (2, 2), strides=(2, 2))
+  assert (models.max_pool(x, 2) == flax_pool(x)).all()
+  assert models.max_pool(x, 2).shape == (2, size // 2, size // 2, 3)
+  # Without ties (random floats) the gradients agree exactly too.
+  def grad(pool):
+    return jax.grad(lambda v: (pool(v) * jnp.arange(3.)).sum())(x)
+  assert (grad(lambda v: models.max_pool(v, 2)) == grad(flax_pool)).all()

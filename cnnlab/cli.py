@@ -44,5 +44,6 @@ def parse_flags(argv):
     detail = detail.replace("\\'", "'").replace('\n', ' ')
     given = [a.split('=')[0] for a in argv[1:] if a.startswith('--config.')]
     print(f'error: unknown config field ({detail}) in {" ".join(given)}: every field is '
-          'defined in configs/base.py; check the spelling.', file=sys.stderr)
+          'defined in the base config (configs/base.py, or configs/seq2seq/base.py for '
+          'seq2seq); check the spelling.', file=sys.stderr)
   sys.exit(2)

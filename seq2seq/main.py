@@ -9,6 +9,10 @@ saves one and exits with status 130. Evaluations (one line each) go to
 <workdir>/metrics.jsonl. Ask a trained run (its best checkpoint) questions:
 
   python -m seq2seq.main --workdir=runs/sub --question=535-71 --question=7-900
+
+Under SLURM (`srun`), on a multi-host TPU VM, or with --multihost, every
+process runs this same command and JAX forms one cluster (launch/ has the
+launchers); only process 0 prints and writes metrics.
 """
 import os
 import sys
@@ -18,6 +22,8 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
+from cnnlab import cli
+from cnnlab import parallel
 from cnnlab.errors import UserError
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -30,6 +36,8 @@ _QUESTIONS = flags.DEFINE_multi_string(
     'with the best checkpoint of --workdir (the config comes from the workdir).')
 config_flags.DEFINE_config_file('config', _DEFAULT_CONFIG, 'Training configuration file.',
                                 lock_config=True)
+_MULTIHOST = flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() '
+                               '(auto-detected under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
 
 
 def main(argv):
@@ -44,6 +52,8 @@ def main(argv):
                                    color=sys.stdout.isatty()):
         print(line)
       return
+    parallel.initialize_distributed(_MULTIHOST.value)  # before any JAX computation
+    parallel.quiet_other_processes()
     train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
   except UserError as e:
     print(f'error: {e}', file=sys.stderr)
@@ -53,4 +63,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

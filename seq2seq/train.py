@@ -6,6 +6,11 @@ Small pure functions (`create_train_state`, `train_step`, `eval_step`,
 gathers its batch there by index. Step k of epoch e always trains on the same
 examples (a permutation of fold_in(seed, e)), so a run resumed from a
 checkpoint repeats the uninterrupted one exactly.
+
+Data parallel as in cnnlab (`cnnlab.parallel`): a 1-D mesh of every device of
+every process, parameters and the (small, generated) problem set replicated,
+the batch indices sharded along 'data'. Every process generates the same
+problems from the seed; only process 0 prints and writes metrics.
 """
 import functools
 import json
@@ -22,6 +27,7 @@ import numpy as np
 import optax
 
 from cnnlab import history
+from cnnlab import parallel
 from cnnlab.checkpoints import Checkpoints
 from cnnlab.errors import UserError
 from cnnlab.progress import ProgressBar
@@ -165,7 +171,11 @@ def train_step(state: train_state.TrainState,
 
 @jax.jit
 def train_step_on(state, data: Batch, indices: jax.Array):
-  """train_step on the examples `indices` (int32 [B]) of the device-resident `data`."""
+  """train_step on the examples `indices` (int32 [B]) of the device-resident `data`.
+
+  With `data` replicated and `indices` sharded along the mesh's batch axis, the
+  gathered batch is sharded too: each device trains on its rows.
+  """
   return train_step(state, jax.tree_util.tree_map(lambda x: x[indices], data))
 
 
@@ -176,11 +186,18 @@ def eval_step(apply_fn, params, batch: Batch) -> Tuple[Dict[str, jax.Array], jax
   return compute_metrics(logits, batch['targets'], batch['mask']), logits.argmax(-1)
 
 
-def evaluate(eval_fn, params, split: input_pipeline.Split,
-             batch_size: int) -> Tuple[Dict[str, float], np.ndarray]:
-  """Metrics over the WHOLE split (last batch padded and masked) and all predictions."""
-  n = len(split)
-  batch_size = min(batch_size, n)
+def evaluate(eval_fn, params, split: input_pipeline.Split, batch_size: int,
+             mesh=None) -> Tuple[Dict[str, float], np.ndarray]:
+  """Metrics over the WHOLE split (last batch padded and masked) and all predictions.
+
+  Each batch is sharded over `mesh` (default: every device); each process
+  feeds only its rows of it. The batch size is rounded up to a multiple of the
+  device count (padding rows are masked, so the metrics stay exact).
+  """
+  mesh = parallel.create_mesh() if mesh is None else mesh
+  n, devices = len(split), mesh.devices.size
+  batch_size = -(-min(batch_size, n) // devices) * devices
+  rows = parallel.process_rows(batch_size, mesh)
   totals, predictions = None, []
   for start in range(0, n, batch_size):
     inputs = split.inputs[start:start + batch_size]
@@ -190,14 +207,15 @@ def evaluate(eval_fn, params, split: input_pipeline.Split,
     batch = {'inputs': np.pad(inputs, ((0, pad), (0, 0))),
              'targets': np.pad(targets, ((0, pad), (0, 0))),
              'mask': (np.arange(batch_size) < real).astype(np.float32)}
-    sums, pred = eval_fn(params, batch)
+    local = {k: v[rows[0]:rows[1]] for k, v in batch.items()}
+    sums, pred = eval_fn(params, parallel.global_batch(local, mesh))
     totals = sums if totals is None else jax.tree_util.tree_map(jnp.add, totals, sums)
-    predictions.append(np.asarray(pred)[:real])
+    predictions.append(parallel.fetch(pred)[:real])
   return mean_metrics(totals), np.concatenate(predictions)
 
 
 def mean_metrics(sums: Dict[str, Any]) -> Dict[str, float]:
-  sums = jax.device_get(sums)
+  sums = parallel.fetch(sums)
   count = float(sums['count'])
   return {'loss': float(sums['loss']) / count,
           'char_accuracy': float(sums['char_correct']) / count,
@@ -241,8 +259,9 @@ def _check_config(config: ml_collections.ConfigDict, workdir: str, resuming: boo
     if changed:
       raise UserError(f'{workdir} holds a run with a different config ({"; ".join(changed)}). '
                       'Use a new --workdir, or the same config to resume.')
-  with open(path, 'w') as f:
-    json.dump(current, f, indent=2)
+  if parallel.is_main_process():
+    with open(path, 'w') as f:
+      json.dump(current, f, indent=2)
 
 
 # ---- the loop --------------------------------------------------------------------
@@ -263,10 +282,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     UserError: a bad config, a NaN loss, or a workdir holding another experiment.
     KeyboardInterrupt: after saving a checkpoint of the last finished step.
   """
+  main = parallel.is_main_process()
+  verbose = verbose and main  # one voice per cluster
   say = functools.partial(print, flush=True) if verbose else lambda *_: None
   dataset = input_pipeline.create_dataset(config)
   if config.batch_size > config.train_size:
     raise UserError(f'batch_size={config.batch_size} exceeds train_size={config.train_size}.')
+  mesh = parallel.create_mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  rows = parallel.process_rows(config.batch_size, mesh)
   steps_per_epoch = config.train_size // config.batch_size
   num_train_steps = (config.num_train_steps if config.num_train_steps > 0
                      else config.num_epochs * steps_per_epoch)
@@ -276,6 +300,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   init_key, order_key = jax.random.split(key)
   model = create_model(config)
   state = create_train_state(config, model, dataset.query_length, num_train_steps, init_key)
+  # Restoring into a replicated template reads the shards collectively.
+  state = parallel.replicate(state, mesh)
 
   os.makedirs(workdir, exist_ok=True)
   ckpts = Checkpoints(workdir, config.max_checkpoints_to_keep)
@@ -284,7 +310,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   records = []
   if start is not None:
     state = ckpts.restore(state)
-    records = history.truncate_after(workdir, start)
+    records = (history.truncate_after(workdir, start) if main else
+               [r for r in history.read(workdir) if r['step'] <= start])
     say(f'Resuming from step {start} in {workdir}')
   start = int(state.step)
   best = max((r['test_exact_match'] for r in records), default=-1.0)
@@ -299,7 +326,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     ckpts.close()
     return dict(records[-1], state=state)
 
-  data = jax.device_put({'inputs': dataset.train.inputs, 'targets': dataset.train.targets})
+  data = parallel.replicate({'inputs': dataset.train.inputs,
+                             'targets': dataset.train.targets}, mesh)
   eval_fn = functools.partial(eval_step, state.apply_fn)
   color = verbose and sys.stdout.isatty()
   if start >= num_train_steps:
@@ -315,13 +343,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     while step < num_train_steps:
       epoch, offset = divmod(step, steps_per_epoch)
       if epoch_cache[0] != epoch:
-        epoch_cache = (epoch, input_pipeline.epoch_batches(
-            order_key, epoch, config.train_size, config.batch_size))
-      state, metrics = train_step_on(state, data, epoch_cache[1][offset])
+        epoch_cache = (epoch, np.asarray(input_pipeline.epoch_batches(
+            order_key, epoch, config.train_size, config.batch_size), np.int32))
+      indices = parallel.global_batch({'i': epoch_cache[1][offset, rows[0]:rows[1]]}, mesh)['i']
+      state, metrics = train_step_on(state, data, indices)
       sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
       step += 1
       if step % config.log_every_steps == 0 or step == num_train_steps:
-        loss = float(metrics['loss'] / metrics['count'])
+        loss = float(parallel.fetch(metrics['loss'] / metrics['count']))
         if not np.isfinite(loss):
           raise UserError(f'The loss is {loss} at step {step}: lower --config.optimizer.lr '
                           'or set --config.optimizer.grad_clip_norm.')
@@ -333,14 +362,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       examples_per_s = (step - window_start) * config.batch_size / (time.monotonic() - t_window)
       sums = None
       test_metrics, predictions = evaluate(eval_fn, state.params, dataset.test,
-                                           config.eval_batch_size)
+                                           config.eval_batch_size, mesh)
       elapsed = elapsed0 + time.monotonic() - t0
       record = {'step': step, 'epoch': step / steps_per_epoch,
                 'examples': step * config.batch_size,
                 **{f'train_{k}': v for k, v in train_metrics.items()},
                 **{f'test_{k}': v for k, v in test_metrics.items()},
                 'examples_per_s': round(examples_per_s, 1), 'elapsed_s': round(elapsed, 2)}
-      history.append(workdir, record)
+      if main:
+        history.append(workdir, record)
       ckpts.save(step, state)
       if test_metrics['exact_match'] > best:
         best = test_metrics['exact_match']

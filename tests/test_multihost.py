@@ -8,6 +8,7 @@ and compares the checkpointed train states. A and B run side by side. Every
 run is bounded in time and its whole process group is killed on timeout or
 failure. A persistent compilation cache in tmp_path lets C reuse B's programs.
 """
+import json
 import os
 import shutil
 import signal
@@ -154,3 +155,40 @@ def test_two_processes_match_one_and_resume_in_one(tmp_path):
   assert 'Resumed from step 4' in out_c, out_c[-3000:]
   _assert_close(_load(run_c, STEPS)['params'], state_b['params'],
                 '2x2 to step 4 + 1x4 resumed vs 1x4 params')
+
+
+def _seq2seq_args(workdir):
+  """2-digit addition, 8 steps of 16 (2 epochs, an evaluation each)."""
+  return ['-m', 'seq2seq.main', '--config=configs/seq2seq/addition.py', f'--workdir={workdir}',
+          '--config.num_digits=2', '--config.train_size=64', '--config.test_size=24',
+          '--config.batch_size=16', '--config.eval_batch_size=10', '--config.num_epochs=2',
+          '--config.model.hidden_size=16', '--config.model.unroll=False',
+          '--config.log_every_steps=1', '--config.num_samples=1']
+
+
+@pytest.mark.skipif(not shutil.which('bash'), reason='the launcher is a bash script')
+def test_seq2seq_two_processes_match_one(tmp_path):
+  run_a, run_b = str(tmp_path / 's2s_two_procs'), str(tmp_path / 's2s_one_proc')
+  runs = [
+      _Run('s2s_two_procs', ['bash', LAUNCHER, '2', sys.executable] + _seq2seq_args(run_a),
+           dict(_env(tmp_path, 2), LOCAL_MP_LOGDIR=str(tmp_path / 's2s_logs')), tmp_path),
+      _Run('s2s_one_proc', [sys.executable] + _seq2seq_args(run_b), _env(tmp_path, 4),
+           tmp_path)]
+  try:
+    out_a, _ = [run.finish() for run in runs]
+  finally:
+    for run in runs:
+      run.kill()
+  # One voice: process 0 prints the evaluations, process 1 nothing of them.
+  assert out_a.count('held-out exact') == 2, out_a[-3000:]
+  other = (tmp_path / 's2s_logs' / 'process_1.log').read_text()
+  assert 'held-out exact' not in other, other[-2000:]
+  with open(os.path.join(run_a, 'metrics.jsonl')) as f:
+    records_a = [json.loads(line) for line in f]
+  with open(os.path.join(run_b, 'metrics.jsonl')) as f:
+    records_b = [json.loads(line) for line in f]
+  assert [r['step'] for r in records_a] == [r['step'] for r in records_b] == [4, 8]
+  # The whole held-out set is evaluated either way: the same exact-match count.
+  assert [r['test_exact_match'] for r in records_a] == [r['test_exact_match'] for r in records_b]
+  state_a, state_b = _load(run_a, 8), _load(run_b, 8)
+  _assert_close(state_a['params'], state_b['params'], 'seq2seq 2x2 vs 1x4 params')

@@ -77,30 +77,20 @@ def _serve(run_steps, describe):
     print(json.dumps({'seconds': run_steps()}), flush=True)
 
 
-def reshape_max_pool(inputs, window_shape, strides=None, padding='VALID'):
-  """nn.max_pool for non-overlapping windows as reshape + max (a proposed models.py change).
-
-  XLA:CPU lowers the gradient of reduce_window max (flax's max_pool) to
-  select_and_scatter, which is slow; the gradient of a reshape + max is an
-  elementwise mask. Same forward values; with ties (an all-zero window after a
-  ReLU) the gradient is split over the tied inputs, which the ReLU then zeroes.
-  """
+def reduce_window_max_pool(x, window):
+  """flax's nn.max_pool (reduce_window), what models.max_pool replaced: its gradient
+  is select_and_scatter, which XLA:CPU lowers to a slow scatter."""
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
-  strides = strides or window_shape
-  b, h, w, c = inputs.shape
-  (wh, ww), (sh, sw) = window_shape, strides
-  if (wh, ww) != (sh, sw) or h % sh or w % sw or padding != 'VALID':
-    return nn.pooling.max_pool(inputs, window_shape, strides, padding)
-  return inputs.reshape(b, h // sh, sh, w // sw, sw, c).max(axis=(2, 4))
+  return nn.max_pool(x, (window, window), strides=(window, window))
 
 
-def cnnlab_worker(model_name, batch_size, steps, path, pool='flax'):
+def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   """Times `steps` steps of cnnlab's jitted train step per request."""
   from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()  # as cnnlab.main does (a no-op for explicit variants)
-  if pool == 'reshape':
-    import flax.linen as nn  # pylint: disable=g-import-not-at-top
-    nn.max_pool = reshape_max_pool  # models.py calls nn.max_pool at trace time
+  if pool == 'reduce_window':
+    from cnnlab import models as cnnlab_models  # pylint: disable=g-import-not-at-top
+    cnnlab_models.max_pool = reduce_window_max_pool  # looked up at trace time
   import functools  # pylint: disable=g-import-not-at-top
   import importlib  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
@@ -292,7 +282,7 @@ def benchmark(model_name, args):
   for variant in args.variants.split(','):
     for path in args.paths.split(','):
       for pool in args.pools.split(','):
-        name = f'cnnlab[{variant},{path}' + (f',pool={pool}]' if pool != 'flax' else ']')
+        name = f'cnnlab[{variant},{path}' + (f',pool={pool}]' if pool != 'reshape' else ']')
         workers.append(Worker(name, base + ['--kind=cnnlab', f'--paths={path}',
                                             f'--pools={pool}'], _env(variant, args.threads)))
   for jit in args.keras_jit.split(','):
@@ -346,8 +336,9 @@ def main():
   parser.add_argument('--variants', default='default,cnnlab',
                       help=f'cnnlab XLA flag sets, from: {",".join(VARIANTS)}')
   parser.add_argument('--paths', default='device', help='device (loop default), host')
-  parser.add_argument('--pools', default='flax',
-                      help='flax (models.py as is), reshape (proposed reshape_max_pool)')
+  parser.add_argument('--pools', default='reshape',
+                      help='reshape (models.max_pool, the default), reduce_window (flax '
+                           'nn.max_pool, the earlier default)')
   parser.add_argument('--keras_jit', default='auto', help='auto,false,true')
   parser.add_argument('--threads', type=int, default=0,
                       help='OMP/TF intra-op threads (0 = library defaults)')

@@ -115,6 +115,22 @@ def _assert_close(a, b, what):
   print(f'{what}: {len(flat_a)} leaves, max |difference| {worst:.2e}')
 
 
+def _two_procs_and_one(tmp_path, name_a, name_b, logdir, args_a, args_b):
+  """Runs args_a as 2 processes x 2 devices and args_b as 1 x 4, side by side.
+
+  Returns both outputs; process 1's log of A goes to tmp_path / logdir.
+  """
+  runs = [
+      _Run(name_a, ['bash', LAUNCHER, '2', sys.executable] + args_a,
+           dict(_env(tmp_path, 2), LOCAL_MP_LOGDIR=str(tmp_path / logdir)), tmp_path),
+      _Run(name_b, [sys.executable] + args_b, _env(tmp_path, 4), tmp_path)]
+  try:
+    return [run.finish() for run in runs]
+  finally:
+    for run in runs:
+      run.kill()
+
+
 @pytest.mark.skipif(not shutil.which('bash'), reason='the launcher is a bash script')
 def test_two_processes_match_one_and_resume_in_one(tmp_path):
   data = tmp_path / 'data.npz'
@@ -122,16 +138,8 @@ def test_two_processes_match_one_and_resume_in_one(tmp_path):
   run_a, run_b, run_c = (str(tmp_path / n) for n in ('two_procs', 'one_proc', 'resumed'))
 
   # A and B are independent: run them side by side (C then reuses B's compiles).
-  runs = [
-      _Run('two_procs', ['bash', LAUNCHER, '2', sys.executable] + _args(data, tmp_path, run_a),
-           dict(_env(tmp_path, 2), LOCAL_MP_LOGDIR=str(tmp_path / 'a_logs')), tmp_path),
-      _Run('one_proc', [sys.executable] + _args(data, tmp_path, run_b), _env(tmp_path, 4),
-           tmp_path)]
-  try:
-    out_a, _ = [run.finish() for run in runs]
-  finally:
-    for run in runs:
-      run.kill()
+  out_a, _ = _two_procs_and_one(tmp_path, 'two_procs', 'one_proc', 'a_logs',
+                                _args(data, tmp_path, run_a), _args(data, tmp_path, run_b))
 
   # Only process 0 reports: one progress bar, one history, no INFO from process 1.
   assert '2 local / 4 global devices' in out_a
@@ -169,16 +177,8 @@ def _seq2seq_args(workdir):
 @pytest.mark.skipif(not shutil.which('bash'), reason='the launcher is a bash script')
 def test_seq2seq_two_processes_match_one(tmp_path):
   run_a, run_b = str(tmp_path / 's2s_two_procs'), str(tmp_path / 's2s_one_proc')
-  runs = [
-      _Run('s2s_two_procs', ['bash', LAUNCHER, '2', sys.executable] + _seq2seq_args(run_a),
-           dict(_env(tmp_path, 2), LOCAL_MP_LOGDIR=str(tmp_path / 's2s_logs')), tmp_path),
-      _Run('s2s_one_proc', [sys.executable] + _seq2seq_args(run_b), _env(tmp_path, 4),
-           tmp_path)]
-  try:
-    out_a, _ = [run.finish() for run in runs]
-  finally:
-    for run in runs:
-      run.kill()
+  out_a, _ = _two_procs_and_one(tmp_path, 's2s_two_procs', 's2s_one_proc', 's2s_logs',
+                                _seq2seq_args(run_a), _seq2seq_args(run_b))
   # One voice: process 0 prints the evaluations, process 1 nothing of them.
   assert out_a.count('held-out exact') == 2, out_a[-3000:]
   other = (tmp_path / 's2s_logs' / 'process_1.log').read_text()

@@ -30,10 +30,19 @@ class Checkpoints:
     workdir = os.path.abspath(workdir)
     self.latest = ocp.CheckpointManager(
         os.path.join(workdir, LATEST_DIR),
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+        options=self._options(max_to_keep, LATEST_DIR))
     self.best = ocp.CheckpointManager(
-        os.path.join(workdir, BEST_DIR),
-        options=ocp.CheckpointManagerOptions(max_to_keep=1, create=True))
+        os.path.join(workdir, BEST_DIR), options=self._options(1, BEST_DIR))
+
+  @staticmethod
+  def _options(max_to_keep: int, name: str) -> ocp.CheckpointManagerOptions:
+    # Orbax's multi-process barriers are named after the step: the two managers
+    # saving the same step at once would share (and break) one barrier without
+    # a prefix of their own.
+    return ocp.CheckpointManagerOptions(
+        max_to_keep=max_to_keep, create=True,
+        multiprocessing_options=ocp.options.MultiprocessingOptions(
+            barrier_sync_key_prefix=name))
 
   def latest_step(self) -> Optional[int]:
     return self.latest.latest_step()

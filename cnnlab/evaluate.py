@@ -13,6 +13,13 @@ training classes, prints accuracy and loss and writes
 (figures, per-class precision/recall/F1; see cnnlab.report) into
 <workdir>/report/ for the val split or <workdir>/report/<name>/ otherwise.
 """
+# Run as a command: cnnlab's CPU XLA flags go into the environment before
+# anything imports JAX (XLA reads them once, when its backend starts), as in
+# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
+if __name__ == '__main__':
+  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import os
 
 from absl import app
@@ -71,8 +78,10 @@ def main(argv):
     probabilities = result.pop('probabilities')
     if not parallel.is_main_process():
       return
+    # label_values: the original label of each confusion row / column (an
+    # arrays file's 1..5), as class_names are the folder names.
     info = dict(data_dir=FLAGS.data_dir, data_name=FLAGS.data_name or run.config.data.name,
-                tta=FLAGS.tta)
+                tta=FLAGS.tta, label_values=run.meta['label_values'])
     if FLAGS.report:
       written = report.report_evaluation(run.workdir, name, result, dataset, probabilities,
                                          run.step, run.meta, **info)

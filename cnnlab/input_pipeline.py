@@ -41,6 +41,9 @@ class Dataset:
   # evaluation and predictions report these.
   label_values: List[Any]
   ids: Optional[np.ndarray] = None  # per-image ids (file names) where known
+  # Files left out as corrupt (data.skip_corrupt=True), relative to the folder:
+  # recorded in the run's meta.json so a skip is never silent.
+  skipped: List[str] = dataclasses.field(default_factory=list)
 
   @property
   def num_classes(self) -> int:
@@ -150,6 +153,14 @@ def _decode(path: str, image_size: int):
   return (array[..., None] if array.ndim == 2 else array), None
 
 
+def _log_skipped(skipped: Sequence[str], root: str) -> None:
+  if skipped:
+    more = f' and {len(skipped) - 10} more' if len(skipped) > 10 else ''
+    shown = ', '.join(skipped[:10]) + more
+    logging.warning('Skipped %d corrupt image(s) under %s (data.skip_corrupt=True): %s',
+                    len(skipped), root, shown)
+
+
 def cache_dir(data_config) -> str:
   return (data_config.cache_dir or os.environ.get('CNNLAB_CACHE')
           or os.path.join(os.path.expanduser('~'), '.cache', 'cnnlab'))
@@ -165,7 +176,10 @@ def load_image_folder(data_config, split: str = 'train', root: Optional[str] = N
   if os.path.exists(cache):
     with np.load(cache) as z:
       logging.info('Loaded %d decoded images from cache %s', len(z['labels']), cache)
-      return Dataset(z['images'], z['labels'], classes, classes, ids=z['ids'])
+      skipped = [str(s) for s in z['skipped']] if 'skipped' in z.files else []
+      _log_skipped(skipped, root)
+      return Dataset(z['images'], z['labels'], classes, classes, ids=z['ids'],
+                     skipped=skipped)
 
   logging.info('Decoding %d images under %s (cached afterwards)...', len(files), root)
   paths = [p for p, _ in files]
@@ -177,8 +191,8 @@ def load_image_folder(data_config, split: str = 'train', root: Optional[str] = N
     raise UserError(
         f'cannot decode image {path!r} ({err}); {len(bad)} corrupt file(s) in all. '
         'Delete or replace it, or pass --config.data.skip_corrupt=True to skip corrupt images.')
-  if bad:
-    logging.warning('Skipped %d corrupt images, e.g. %s', len(bad), bad[0][0])
+  skipped = [os.path.relpath(p, root) for p, _ in bad]
+  _log_skipped(skipped, root)
   keep = [i for i, (_, err) in enumerate(decoded) if not err]
   arrays = [decoded[i][0] for i in keep]
   sizes = {a.shape[:2] for a in arrays}
@@ -196,9 +210,9 @@ def load_image_folder(data_config, split: str = 'train', root: Optional[str] = N
   ids = np.array([os.path.relpath(paths[i], root) for i in keep])
   os.makedirs(os.path.dirname(cache), exist_ok=True)
   tmp = cache + f'.tmp{os.getpid()}.npz'
-  np.savez(tmp, images=images, labels=labels, ids=ids)
+  np.savez(tmp, images=images, labels=labels, ids=ids, skipped=np.array(skipped, dtype=str))
   os.replace(tmp, cache)  # atomic: a killed run never leaves a half cache
-  return Dataset(images, labels, classes, classes, ids=ids)
+  return Dataset(images, labels, classes, classes, ids=ids, skipped=skipped)
 
 
 DATASETS.add('image_folder', load_image_folder)

@@ -24,6 +24,13 @@ Preview a config's schedule (or all of them) before training:
   python -m cnnlab.schedules --all --config.num_epochs=30 --config.optimizer.lr=0.1 \
       --steps_per_epoch=100 --out=schedules.png
 """
+# Run as a command: cnnlab's CPU XLA flags go into the environment before
+# anything imports JAX (XLA reads them once, when its backend starts), as in
+# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
+if __name__ == '__main__':
+  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from typing import List
 
 import jax

@@ -7,6 +7,13 @@ r"""Prints a Keras-like summary of a config's model: layer, output shape, params
 Totals match Keras' model.summary(): BatchNorm moving statistics are counted
 as non-trainable parameters.
 """
+# Run as a command: cnnlab's CPU XLA flags go into the environment before
+# anything imports JAX (XLA reads them once, when its backend starts), as in
+# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
+if __name__ == '__main__':
+  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import math
 from typing import Any, List, Sequence, Tuple
 

@@ -22,6 +22,13 @@ and the sweep goes on. At the end (or with --report_only):
                        seeds), epochs to the best, wall time per run
   <workdir>/sweep.json the same numbers
 """
+# Run as a command: cnnlab's CPU XLA flags go into the environment before
+# anything imports JAX (XLA reads them once, when its backend starts), as in
+# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
+if __name__ == '__main__':
+  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import ast
 import itertools
 import json

@@ -1,8 +1,11 @@
 """cnnlab's default XLA flags on CPU: measured faster for its conv nets.
 
 XLA reads XLA_FLAGS once, when the first backend starts, so entry points call
-`set_cpu_defaults()` before anything touches JAX devices (cnnlab.main does it
-first thing). Evidence: benchmarks/throughput_results.md.
+`set_cpu_defaults()` before anything imports JAX: cnnlab.main first thing, and
+every other command that computes (evaluate, predict, sweep, lr_find,
+summary, schedules, augment_preview) under `if __name__ == '__main__':` ahead
+of its imports, so importing them as modules changes nothing
+(tests/test_xla_flags.py checks both). Evidence: benchmarks/throughput_results.md.
 
 Turn it off with CNNLAB_XLA_DEFAULTS=0. A flag you set in XLA_FLAGS yourself
 always wins: defaults are only added for flags XLA_FLAGS does not mention.
@@ -18,8 +21,11 @@ from typing import Dict, List
 # flag -> value. Why each one:
 #   ynn_fusion_type=-individual_convolution: XLA 0.10 hands each convolution to
 #     YNNPACK by itself, whose weight-gradient convolutions are slow; without it
-#     XLA uses Eigen's. Seed VGG train step +9-35% (FACTS.md: 399 -> 509 img/s),
-#     ResNet-20 neutral. No other XLA:CPU flag tried helped (results file).
+#     XLA uses Eigen's. Seed VGG train step (batch 128, 2 cores): 399 -> 509 img/s
+#     in one run on a quiet machine (Keras 1,089); +9-35% in the interleaved
+#     runs of benchmarks/throughput_results.md (0.37 -> 0.44 of Keras' speed in
+#     the final one); ResNet-20 neutral. No other XLA:CPU flag tried helped
+#     (same file).
 CPU_DEFAULTS: Dict[str, str] = {
     '--xla_cpu_experimental_ynn_fusion_type': '-individual_convolution',
 }

@@ -60,10 +60,15 @@ def get_config():
   config.optimizer.name = 'sgd'
   # Peak / base learning rate; schedules scale it.
   config.optimizer.lr = 0.01
-  config.optimizer.momentum = 0.9  # sgd (0 = plain SGD, Keras' default)
-  config.optimizer.nesterov = False  # sgd
-  # adam, adamw, adamax moment decays (optax and Keras agree).
+  # sgd: heavy-ball momentum, smoothing the steps (0 = plain SGD, Keras' default).
+  config.optimizer.momentum = 0.9
+  # sgd: Nesterov's look-ahead momentum (ResNet recipes use it; Keras nesterov=True).
+  config.optimizer.nesterov = False
+  # adam, adamw, adamax moment decays (optax and Keras agree on both defaults):
+  # b1 averages the gradient (momentum), ~1 / (1 - b1) = 10 steps.
   config.optimizer.b1 = 0.9
+  # b2 averages the squared gradient that scales each step, ~1000 steps:
+  # lower it (0.98, 0.99) when the loss spikes late in training.
   config.optimizer.b2 = 0.999
   # Epsilon; None = optax's default for the optimizer (1e-8 for adam/adamax/
   # rmsprop, 1e-7 adagrad, 1e-6 adadelta). Keras uses 1e-7 everywhere.
@@ -74,8 +79,11 @@ def get_config():
   # rmsprop: optax divides by sqrt(v + eps) (True); Keras by sqrt(v) + eps
   # (False). With eps=1e-8 inside the root the floor is 1e-4, not 1e-8.
   config.optimizer.eps_in_sqrt = True
-  config.optimizer.centered = False  # rmsprop (Keras centered=True)
-  config.optimizer.rmsprop_momentum = 0.0  # rmsprop (Keras momentum); 0 = none
+  # rmsprop: divide by the gradient's variance rather than its second moment
+  # (Keras centered=True); steadier, a little more memory.
+  config.optimizer.centered = False
+  # rmsprop's own momentum on the scaled step (Keras' momentum argument); 0 = none.
+  config.optimizer.rmsprop_momentum = 0.0
   # Coupled L2 added to the loss (Keras kernel_regularizer l2(x): loss +=
   # x * sum(w**2)); kernels only, biases and BatchNorm spared. The logged loss
   # excludes it (Keras' includes it).
@@ -101,37 +109,42 @@ def get_config():
   config.schedule.min_lr = 0.0
   # piecewise: epochs at which lr is multiplied by decay_rate, e.g. '30,60,90'.
   config.schedule.boundaries_epochs = ''
-  # piecewise / step / exponential: the factor, and (step, exponential) the
-  # epochs over which it applies once (step: a drop every decay_epochs).
+  # piecewise / step / exponential: the factor lr is multiplied by (0.1 = the
+  # classic ten-fold drop) ...
   config.schedule.decay_rate = 0.1
+  # ... and (step, exponential) the epochs over which it applies once (step: a
+  # drop every decay_epochs).
   config.schedule.decay_epochs = 10.0
   # time_based: Keras' legacy SGD(decay=...): lr / (1 + time_decay * step);
   # seed 002 used lr / num_epochs, seed 000 1e-6.
   config.schedule.time_decay = 0.0
-  # one_cycle: fraction of the run spent rising, start lr = lr / div_factor,
-  # final lr = start / final_div_factor (PyTorch / fastai defaults).
+  # one_cycle (PyTorch / fastai defaults): the fraction of the run spent rising to lr,
   config.schedule.pct_start = 0.3
+  # the start lr = lr / div_factor (a low start, as warm-up),
   config.schedule.div_factor = 25.0
+  # and the final lr = start / final_div_factor (annealed far below the start).
   config.schedule.final_div_factor = 1e4
-  # triangular / triangular2 / exp_range (Smith's CLR): half a cycle, in epochs
-  # (bckenstler: 2-8) or, when > 0, in steps; exp_range's per-step gamma.
+  # triangular / triangular2 / exp_range (Smith's CLR): half a cycle in epochs
+  # (Smith and bckenstler: 2-8 epochs) ...
   config.schedule.step_size_epochs = 4.0
+  # ... or, when > 0, in steps (to match a Keras CLR callback's step_size exactly).
   config.schedule.step_size_steps = 0
+  # exp_range: the cycle's amplitude shrinks by gamma every step (bckenstler's value).
   config.schedule.gamma = 0.99994
-  # sgdr: the first cycle (epochs) and each next cycle's growth (the paper's
-  # T_0 = 10, T_mult = 2).
+  # sgdr (Loshchilov & Hutter): the first cycle in epochs (the paper's T_0 = 10) ...
   config.schedule.t0_epochs = 10.0
+  # ... and each next cycle's length factor (T_mult = 2: cycles of 10, 20, 40 epochs).
   config.schedule.t_mult = 2.0
   # reduce_on_plateau (Keras ReduceLROnPlateau defaults): multiply lr by factor
-  # after `patience` validations without a min_delta improvement of monitor
-  # ('val_loss' or 'val_accuracy'), then wait `cooldown` validations; never
-  # below plateau_min_lr.
+  # after `patience` validations without a min_delta improvement of monitor,
+  # then wait `cooldown` validations; never below plateau_min_lr.
+  # The metric watched: 'val_loss' (Keras' default) or 'val_accuracy'.
   config.schedule.plateau_monitor = 'val_loss'
-  config.schedule.plateau_factor = 0.1
-  config.schedule.plateau_patience = 10
-  config.schedule.plateau_min_delta = 1e-4
-  config.schedule.plateau_cooldown = 0
-  config.schedule.plateau_min_lr = 0.0
+  config.schedule.plateau_factor = 0.1  # the drop: lr *= factor
+  config.schedule.plateau_patience = 10  # validations to wait before a drop
+  config.schedule.plateau_min_delta = 1e-4  # smaller changes are not improvements
+  config.schedule.plateau_cooldown = 0  # validations ignored right after a drop
+  config.schedule.plateau_min_lr = 0.0  # the floor no drop goes below
 
   # ---- fine-tuning --------------------------------------------------------
   # Initialise from another run's workdir or checkpoint dir (params and batch
@@ -141,6 +154,10 @@ def get_config():
   config.freeze = ''
 
   # ---- loss ---------------------------------------------------------------
+  # Label smoothing: train against (1 - x) on the true class and x / K spread
+  # over all K classes, which discourages over-confident logits (e.g. 0.1);
+  # 0 = plain one-hot cross-entropy, as the seeds trained. Evaluation losses
+  # are always unsmoothed.
   config.label_smoothing = 0.0
 
   # ---- loop ---------------------------------------------------------------
@@ -148,6 +165,8 @@ def get_config():
   config.batch_size = 128
   # Batch size for evaluation (padded and masked, so any size is exact).
   config.eval_batch_size = 500
+  # Passes over the training split (the seeds' unit); sets the run's length and
+  # the epoch-based schedules unless num_train_steps is given.
   config.num_epochs = 10
   # Total optimizer steps; -1 = num_epochs * (train images // batch_size).
   config.num_train_steps = -1

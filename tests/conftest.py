@@ -56,3 +56,38 @@ def run_module(module, *args, env=None, timeout=240):
 @pytest.fixture
 def image_folder(tmp_path):
   return make_image_folder(tmp_path / 'images')
+
+
+ARRAY_LABELS = (1, 2, 3, 4, 5)  # seed 003's labels: the model sees 0..4
+
+
+def label_images(labels, rng):
+  """8x8 gray images whose brightness says the label 1..5 (learnable in a few steps)."""
+  base = (np.asarray(labels, np.float64) - 1) * 55 + 10
+  noise = rng.normal(0, 6, (len(labels), 8, 8))
+  return np.clip(base[:, None, None] + noise, 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope='session')
+def arrays_run(tmp_path_factory):
+  """A run trained on an arrays file (features/target, labels 1..5), shared by the
+  predict and evaluate tests; plus unlabelled test images with Kaggle-style ids."""
+  from cnnlab import inference  # pylint: disable=g-import-not-at-top
+  from cnnlab import train  # pylint: disable=g-import-not-at-top
+  tmp = tmp_path_factory.mktemp('arrays_run')
+  rng = np.random.default_rng(0)
+  labels = np.repeat(ARRAY_LABELS, 16)
+  np.savez(tmp / 'train.npz', features=label_images(labels, rng), target=labels)
+  config = tiny_config(tmp / 'train.npz', tmp, **{
+      'data.name': 'arrays', 'num_epochs': 6, 'optimizer.lr': 0.02, 'report': False})
+  workdir = str(tmp / 'workdir')
+  train.train_and_evaluate(config, workdir)
+  # config.report=False: no evaluation of the best checkpoint, no figures.
+  assert not os.path.exists(os.path.join(workdir, 'report'))
+  assert not os.path.exists(os.path.join(workdir, 'eval_val.json'))
+  # Unlabelled test images with Kaggle-style ids, in a shuffled order.
+  test_labels = np.array(ARRAY_LABELS * 4)[rng.permutation(20)]
+  ids = np.arange(1000, 1020)
+  np.savez(tmp / 'test.npz', images=label_images(test_labels, rng), id=ids)
+  return dict(workdir=workdir, tmp=tmp, config=config, test_labels=test_labels, ids=ids,
+              loaded=inference.load_run(workdir))

@@ -1,17 +1,22 @@
 """Bad input through the real entry point: a clear message, exit 2, nothing lost."""
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import warnings
 
+import orbax.checkpoint as ocp
 import pytest
 from PIL import Image
 
+from cnnlab import checkpoints
 from conftest import REPO, make_image_folder, run_module
 
 TINY = ['--config=configs/vgg.py', '--config.model.name=conv1', '--config.batch_size=8',
         '--config.eval_batch_size=8', '--config.num_epochs=1', '--config.data.val_fraction=0.25']
+TMP_MARK = '.orbax-checkpoint-tmp'  # in a name of orbax's in-progress checkpoint dirs
 
 
 def train_args(data_dir, tmp_path, *extra):
@@ -108,6 +113,79 @@ def test_ctrl_c_saves_exits_nonzero_and_resumes(tmp_path, image_folder):
                                                  f'--config.num_train_steps={max(steps) + 2}'))
   assert result.returncode == 0, result.stderr[-3000:]
   assert f'Resumed from step {max(steps)}' in result.stderr
+
+
+def test_skip_corrupt_counts_and_records_skipped_files(tmp_path):
+  root = make_image_folder(tmp_path / 'f', per_class=4)
+  with open(os.path.join(root, 'cat', '0002.jpg'), 'wb') as f:
+    f.write(b'not a jpeg at all')
+  result = run_module('cnnlab.main', *train_args(root, tmp_path, '--config.data.skip_corrupt=True',
+                                                 '--config.report=False'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'Skipped 1 corrupt image(s)' in result.stderr, result.stderr[-3000:]
+  assert os.path.join('cat', '0002.jpg') in result.stderr
+  with open(tmp_path / 'run' / 'meta.json') as f:
+    meta = json.load(f)
+  assert meta['skipped_files'] == [os.path.join('cat', '0002.jpg')]
+  assert meta['data']['num_skipped'] == 1
+  assert meta['data']['num_train'] + meta['data']['num_val'] == 11  # 12 files, 1 skipped
+
+
+def _step_dirs(folder):
+  names = os.listdir(folder) if os.path.isdir(folder) else []
+  return [int(n) for n in names if n.isdigit()], [n for n in names if TMP_MARK in n]
+
+
+def test_kill_during_save_keeps_last_checkpoint_and_resumes(tmp_path, image_folder):
+  # A save every step (orbax writes <step>.orbax-checkpoint-tmp-* and renames it
+  # when complete); SIGKILL the run while such a temporary dir exists.
+  args = train_args(image_folder, tmp_path, '--config.num_epochs=100000',
+                    '--config.checkpoint_every_steps=1', '--config.eval_every_epochs=100000')
+  ckpt_dir = str(tmp_path / 'run' / 'checkpoints')
+  env = dict(os.environ, PYTHONPATH=REPO)
+  with open(tmp_path / 'first.log', 'w') as log:  # a file: a full pipe would block the run
+    proc = subprocess.Popen([sys.executable, '-m', 'cnnlab.main', *args], cwd=REPO, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+  seen_tmp = None
+  try:
+    deadline = time.time() + 120  # start-up (imports, compile) on a busy machine
+    while not _step_dirs(ckpt_dir)[0]:
+      assert proc.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
+      assert time.time() < deadline, 'no checkpoint was written in time'
+      time.sleep(0.01)
+    # Checkpoints are being written now; kill within ~10 s whatever happens.
+    deadline = time.time() + 10
+    while time.time() < deadline and proc.poll() is None:
+      done, tmp = _step_dirs(ckpt_dir)
+      if tmp and len(done) >= 2:
+        seen_tmp = tmp
+        break
+      time.sleep(0.0005)
+    assert proc.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+  finally:
+    proc.kill()
+  if seen_tmp is None:
+    warnings.warn('no orbax temporary checkpoint dir was seen: killed at a random moment')
+  done, _ = _step_dirs(ckpt_dir)
+  assert done, 'the kill lost every checkpoint'
+  last = max(done)
+  # The latest complete checkpoint restores (and is the step it says it is).
+  ckpts = checkpoints.Checkpoints(str(tmp_path / 'run'))
+  try:
+    assert ckpts.latest_step() == last
+    restored = ckpts.latest.restore(last, args=ocp.args.StandardRestore())
+  finally:
+    ckpts.close()
+  assert int(restored['step']) == last
+  # A rerun resumes from it and finishes a short schedule.
+  result = run_module('cnnlab.main', *train_args(image_folder, tmp_path,
+                                                 f'--config.num_train_steps={last + 2}',
+                                                 '--config.report=False'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'Resumed from step {last}' in result.stderr, result.stderr[-3000:]
+  assert max(_step_dirs(ckpt_dir)[0]) == last + 2
 
 
 def test_summary_and_evaluate_cli(tmp_path, image_folder):

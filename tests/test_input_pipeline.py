@@ -84,6 +84,11 @@ def test_corrupt_jpeg_named_or_skipped(tmp_path):
   assert bad in str(e.value) and 'skip_corrupt' in str(e.value)
   ds = input_pipeline.load_dataset(data_config(root, tmp_path, skip_corrupt=True))
   assert len(ds.labels) == 8
+  assert ds.skipped == [os.path.join('dog', '0001.jpg')]
+  # The second load comes from the decoded cache and still knows what was skipped.
+  cached = input_pipeline.load_dataset(data_config(root, tmp_path, skip_corrupt=True))
+  assert len(cached.labels) == 8 and cached.skipped == ds.skipped
+  assert len(os.listdir(tmp_path / 'cache')) == 1
 
 
 def test_folder_errors(tmp_path):

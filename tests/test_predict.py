@@ -7,39 +7,15 @@ import pytest
 from PIL import Image
 
 from cnnlab import predict
-from conftest import run_module, tiny_config
-
-LABELS = (1, 2, 3, 4, 5)  # seed 003's labels: the model sees 0..4
-
-
-def _images(labels, rng):
-  """8x8 gray images whose brightness says the label (learnable in a few steps)."""
-  base = (np.asarray(labels, np.float64) - 1) * 55 + 10
-  noise = rng.normal(0, 6, (len(labels), 8, 8))
-  return np.clip(base[:, None, None] + noise, 0, 255).astype(np.uint8)
+from conftest import ARRAY_LABELS as LABELS  # seed 003's labels: the model sees 0..4
+from conftest import label_images as _images
+from conftest import run_module
 
 
 @pytest.fixture(scope='module')
-def run(tmp_path_factory):
-  from cnnlab import train  # pylint: disable=g-import-not-at-top
-  tmp = tmp_path_factory.mktemp('predict')
-  rng = np.random.default_rng(0)
-  labels = np.repeat(LABELS, 16)
-  np.savez(tmp / 'train.npz', features=_images(labels, rng), target=labels)
-  config = tiny_config(tmp / 'train.npz', tmp, **{
-      'data.name': 'arrays', 'num_epochs': 6, 'optimizer.lr': 0.02, 'report': False})
-  workdir = str(tmp / 'workdir')
-  train.train_and_evaluate(config, workdir)
-  # config.report=False: no evaluation of the best checkpoint, no figures.
-  assert not os.path.exists(os.path.join(workdir, 'report'))
-  assert not os.path.exists(os.path.join(workdir, 'eval_val.json'))
-  # Unlabelled test images with Kaggle-style ids, in a shuffled order.
-  test_labels = np.array(LABELS * 4)[rng.permutation(20)]
-  ids = np.arange(1000, 1020)
-  np.savez(tmp / 'test.npz', images=_images(test_labels, rng), id=ids)
-  from cnnlab import inference  # pylint: disable=g-import-not-at-top
-  return dict(workdir=workdir, tmp=tmp, test_labels=test_labels, ids=ids,
-              loaded=inference.load_run(workdir))
+def run(arrays_run):
+  """conftest's run trained on an arrays file with labels 1..5 (shared with test_evaluate)."""
+  return arrays_run
 
 
 def _read(path):

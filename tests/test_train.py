@@ -1,9 +1,11 @@
 """The train loop end to end on generated JPEGs: learning, resume, NaN, early stop."""
 import json
 import os
+import re
 
 import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
 
 from cnnlab import checkpoints
@@ -79,6 +81,34 @@ def test_nan_loss_stops_with_message(image_folder, tmp_path):
   message = str(e.value)
   assert 'loss became nan' in message and 'between steps' in message
   assert 'grad_clip_norm' in message
+
+  # Checkpoints every step but the loss logged only every 100: every save is
+  # still checked first, so the checkpoint the message names holds the last
+  # finite state (lr jumps from 0.01 to 1e12 after epoch 1 = step 3).
+  config = tiny_config(image_folder, tmp_path, num_epochs=4, batch_size=9,
+                       checkpoint_every_steps=1, log_every_steps=100)
+  config.optimizer.name, config.optimizer.lr = 'sgd', 0.01
+  config.schedule.name, config.schedule.boundaries_epochs = 'piecewise', '1'
+  config.schedule.decay_rate = 1e14
+  workdir = str(tmp_path / 'nan_later')
+  with pytest.raises(train.TrainingDiverged) as e:
+    train.train_and_evaluate(config, workdir)
+  message = str(e.value)
+  found = re.search(r'between steps (\d+) and (\d+)\. The last good checkpoint is step '
+                    r'(\d+) in (\S+)/checkpoints', message)
+  assert found, message
+  first, last, good = (int(g) for g in found.groups()[:3])
+  assert found.group(4) == workdir
+  assert good >= 3 and first == last == good + 1, message  # checked before every save
+  ckpts = checkpoints.Checkpoints(workdir)
+  try:
+    assert good in ckpts.latest.all_steps() and ckpts.latest_step() == good
+    restored = ckpts.latest.restore(good, args=ocp.args.StandardRestore())
+  finally:
+    ckpts.close()
+  assert int(restored['step']) == good
+  for leaf in jax.tree_util.tree_leaves((restored['params'], restored['opt_state'])):
+    assert np.all(np.isfinite(leaf))
 
 
 def test_early_stopping(image_folder, tmp_path):

@@ -1,7 +1,14 @@
-"""cnnlab.xla_flags: CPU defaults are added only where they apply."""
+"""cnnlab.xla_flags: CPU defaults are added only where they apply, by every command."""
+import ast
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from cnnlab import xla_flags
+from conftest import REPO
 
 FLAG = next(iter(xla_flags.CPU_DEFAULTS))
 
@@ -43,3 +50,54 @@ def test_off_switch(cpu_env, value):
 def test_only_when_jax_runs_on_cpu(cpu_env, platforms, expected):
   cpu_env.setenv('JAX_PLATFORMS', platforms)
   assert bool(xla_flags.set_cpu_defaults()) is expected
+
+
+# Every command that runs JAX computations sets the defaults first thing, as
+# cnnlab.main does, and only when run as a command.
+COMMANDS = ('cnnlab.main', 'cnnlab.sweep', 'cnnlab.lr_find', 'cnnlab.evaluate',
+            'cnnlab.predict', 'cnnlab.augment_preview', 'cnnlab.schedules', 'cnnlab.summary')
+# Runs a command's module as __main__ (as `python -m` does) up to flag parsing
+# (--helpshort exits there), recording what had been imported at each call.
+_SPY = r'''
+import json, os, runpy, sys
+from cnnlab import xla_flags
+calls, real = [], xla_flags.set_cpu_defaults
+def spy():
+  calls.append(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib')))
+  return real()
+xla_flags.set_cpu_defaults = spy
+module = sys.argv[1]
+sys.argv = [module, '--helpshort']
+try:
+  runpy.run_module(module, run_name='__main__', alter_sys=True)
+except SystemExit:
+  pass
+print('\n' + json.dumps({'calls': calls, 'xla_flags': os.environ.get('XLA_FLAGS', '')}))
+'''
+
+
+@pytest.mark.parametrize('module', COMMANDS)
+def test_commands_set_defaults_before_jax_is_imported(module):
+  env = {k: v for k, v in os.environ.items() if k not in ('XLA_FLAGS', xla_flags.OFF_ENV)}
+  env.update(PYTHONPATH=REPO, JAX_PLATFORMS='cpu')
+  result = subprocess.run([sys.executable, '-c', _SPY, module], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = json.loads(result.stdout.strip().splitlines()[-1])
+  assert report['calls'] == [[]], report  # called once, before anything imported jax
+  assert f'{FLAG}=' in report['xla_flags']
+
+
+@pytest.mark.parametrize('module', COMMANDS[1:])  # cnnlab.main is only ever a command
+def test_importing_a_command_module_sets_nothing(module):
+  """The call sits under `if __name__ == '__main__':`, ahead of every import."""
+  with open(os.path.join(REPO, *module.split('.')) + '.py') as f:
+    body = ast.parse(f.read()).body
+  first_import = next(i for i, node in enumerate(body)
+                      if isinstance(node, (ast.Import, ast.ImportFrom)))
+  calls = [(i, node) for i, node in enumerate(body)
+           if 'set_cpu_defaults' in ast.unparse(node)]
+  assert len(calls) == 1, module
+  index, node = calls[0]
+  assert index < first_import, f'{module}: set_cpu_defaults() must come before the imports'
+  assert isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'"

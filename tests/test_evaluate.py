@@ -1,0 +1,68 @@
+"""cnnlab.evaluate through its command line: --step, and arrays files with labels 1..5."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from cnnlab import checkpoints
+from cnnlab import inference
+from cnnlab import input_pipeline
+from cnnlab.errors import UserError
+from conftest import ARRAY_LABELS, label_images, run_module
+
+
+def _read_eval(workdir, name):
+  with open(os.path.join(workdir, f'eval_{name}.json')) as f:
+    return json.load(f)
+
+
+def test_arrays_file_keeps_original_labels(arrays_run, tmp_path):
+  # Label k appears k times, shuffled: the confusion rows' sums say which row
+  # is which label (a lost 1..5 -> 0..4 mapping would shift or refuse them).
+  rng = np.random.default_rng(7)
+  labels = np.repeat(ARRAY_LABELS, ARRAY_LABELS)[rng.permutation(15)]
+  path = tmp_path / 'labelled.npz'
+  np.savez(path, images=label_images(labels, rng), labels=labels)
+  result = run_module('cnnlab.evaluate', f'--workdir={arrays_run["workdir"]}',
+                      f'--data_dir={path}', '--report=False')
+  assert result.returncode == 0, result.stderr[-3000:]
+  evaluation = _read_eval(arrays_run['workdir'], 'labelled')
+  assert evaluation['count'] == 15 and evaluation['data_name'] == 'arrays'
+  assert evaluation['label_values'] == list(ARRAY_LABELS)
+  assert evaluation['class_names'] == [str(v) for v in ARRAY_LABELS]
+  confusion = np.array(evaluation['confusion'])
+  assert confusion.shape == (5, 5)
+  np.testing.assert_array_equal(confusion.sum(1), ARRAY_LABELS)
+  assert evaluation['accuracy'] == pytest.approx(np.trace(confusion) / 15)
+  assert evaluation['accuracy'] >= 0.8  # learned, and the labels line up
+  predictions = np.load(os.path.join(arrays_run['workdir'], 'eval_labelled_predictions.npz'))
+  # Stored as class indices: label_values[index] gives back the file's labels.
+  np.testing.assert_array_equal(np.array(ARRAY_LABELS)[predictions['labels']], labels)
+  assert 'labelled: accuracy' in result.stdout and '(15 images' in result.stdout
+
+
+def test_step_evaluates_that_checkpoint_not_the_best(arrays_run):
+  workdir = arrays_run['workdir']
+  ckpts = checkpoints.Checkpoints(workdir)
+  try:
+    best, periodic = ckpts.best_step(), ckpts.latest.all_steps()
+  finally:
+    ckpts.close()
+  step = max(s for s in periodic if s != best)  # max_to_keep=2: one always differs
+  result = run_module('cnnlab.evaluate', f'--workdir={workdir}', f'--step={step}',
+                      f'--name=at_{step}', '--report=False')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'step {step})' in result.stdout
+  evaluation = _read_eval(workdir, f'at_{step}')
+  assert evaluation['step'] == step != best
+  # Exactly that checkpoint's numbers on the run's val split.
+  run = inference.load_run(workdir, step)
+  assert run.step == step
+  _, val = input_pipeline.load_splits(run.config)
+  expected = inference.evaluate(run, val, with_probabilities=False)
+  assert evaluation['count'] == expected['count'] == len(val.labels)
+  assert evaluation['confusion'] == expected['confusion']
+  assert evaluation['loss'] == pytest.approx(expected['loss'], rel=1e-5)
+  with pytest.raises(UserError, match=r'no checkpoint at step 9999.*available'):
+    inference.load_run(workdir, 9999)

@@ -479,8 +479,8 @@ class _AffineStage:
   def uniforms_for(self, image_shape) -> int:
     return sum(op.num_uniforms for op in self.ops)
 
-  def apply(self, u, image):
-    height, width = image.shape[:2]
+  def matrix(self, u, height: int, width: int):
+    """The drawn [3, 3] matrix (before centring): Keras' rotation @ shift @ shear @ zoom."""
     starts = np.cumsum([0] + [op.num_uniforms for op in self.ops])
     matrix = jnp.eye(3)
     # Keras' product order whatever the order in the spec; the stable sort
@@ -488,6 +488,11 @@ class _AffineStage:
     indexed = sorted(enumerate(self.ops), key=lambda item: item[1].rank)
     for index, op in indexed:
       matrix = matrix @ op.matrix(u[starts[index]:starts[index + 1]], height, width)
+    return matrix
+
+  def apply(self, u, image):
+    height, width = image.shape[:2]
+    matrix = self.matrix(u, height, width)
     return affine_sample(image, centered(matrix, height, width), order=self.order,
                          fill_mode=self.fill_mode, cval=self.cval)
 
@@ -619,12 +624,15 @@ class Elastic(Op):
   def uniforms_for(self, image_shape) -> int:
     return 1 + 2 * image_shape[0] * image_shape[1]
 
+  def draw_alpha(self, u0):
+    """The image's alpha: uniform in [lo, hi) for a pair, else the number itself."""
+    if isinstance(self.alpha, tuple):
+      return _lerp(u0, *_as_range(self.alpha, 'elastic alpha'))
+    return jnp.asarray(float(self.alpha), jnp.float32)
+
   def apply(self, u, image):
     noise = 2.0 * u[1:].reshape((2,) + image.shape[:2]) - 1.0
-    if isinstance(self.alpha, tuple):
-      alpha = _lerp(u[0], *self.alpha)
-    else:
-      alpha = float(self.alpha)
+    alpha = self.draw_alpha(u[0])
     return elastic_warp(image, noise, alpha, self.sigma, filter_mode=self.filter_mode,
                         fill_mode=self.fill_mode, order=self.order)
 

@@ -14,6 +14,13 @@ stretched for display (--nonormalize shows the draws before those ops), and
 the featurewise statistics are fitted first, on at most --fit_examples
 training images.
 """
+# Run as a command: cnnlab's CPU XLA flags go into the environment before
+# anything imports JAX (XLA reads them once, when its backend starts), as in
+# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
+if __name__ == '__main__':
+  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from typing import List, Sequence
 
 from absl import app
@@ -76,7 +83,10 @@ def plot_grid(originals, draws, titles: Sequence[str], spec: str):
   matplotlib.use('Agg')
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   rows, cols = draws.shape[0], draws.shape[1] + 1
-  fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.5 * rows + 0.4), squeeze=False)
+  # Constrained layout keeps room for the suptitle (tight_layout ignores it,
+  # and the title then runs into the first row's labels).
+  fig, axes = plt.subplots(rows, cols, figsize=(1.4 * cols, 1.5 * rows + 0.4), squeeze=False,
+                           layout='constrained')
   for r in range(rows):
     row_images = [originals[r]] + [draws[r, d] for d in range(draws.shape[1])]
     for c, image in enumerate(row_images):
@@ -93,7 +103,6 @@ def plot_grid(originals, draws, titles: Sequence[str], spec: str):
       elif r == 0:
         ax.set_title(f'draw {c}', fontsize=8)
   fig.suptitle(f'augment: {spec or "(none)"}', fontsize=9, wrap=True)
-  fig.tight_layout()
   return fig
 
 

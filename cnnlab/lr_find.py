@@ -18,6 +18,13 @@ read from or written to any workdir: the outputs are `<out>/lr_find.png`
   clr_base_lr, clr_max_lr   Smith's bounds for cyclical lr: where the smoothed
                    accuracy starts to rise and where it peaks.
 """
+# Run as a command: cnnlab's CPU XLA flags go into the environment before
+# anything imports JAX (XLA reads them once, when its backend starts), as in
+# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
+if __name__ == '__main__':
+  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import functools
 import json
 import logging
@@ -142,7 +149,8 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   state = parallel.replicate(state, mesh)
   data = parallel.replicate({'image': train_ds.images, 'label': train_ds.labels}, mesh)
   step_fn = jax.jit(functools.partial(train.gather_train_step, pipeline=pipeline,
-                                      label_smoothing=config.label_smoothing),
+                                      label_smoothing=config.label_smoothing,
+                                      steps_per_epoch=steps_per_epoch),
                     donate_argnums=0)
   logging.info('LR range test: %s on %d images, lr %.1e..%.1e over %d steps of %d',
                config.model.name, len(train_ds.labels), min_lr, max_lr, num_steps,

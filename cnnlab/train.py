@@ -78,12 +78,33 @@ def _variables(state: TrainState, params=None) -> Dict[str, Any]:
   return variables
 
 
+def augmented_images(state: TrainState, batch: Dict[str, jax.Array], aug_rng: jax.Array, *,
+                     pipeline: augment.Pipeline, steps_per_epoch: Optional[int] = None
+                     ) -> jax.Array:
+  """The model's training input: batch['image'] through the pipeline's random transforms.
+
+  Derandomized ops (airbench's flip_lr(alternate=True)) decide per example
+  from batch['id'] (each row's index in the training split, when the batch
+  has one) and the epoch, state.step // steps_per_epoch (when given): both
+  are data, so the step stays pure and a resumed run repeats the same flips.
+  """
+  epoch = None if steps_per_epoch is None else state.step // steps_per_epoch
+  return pipeline.train(aug_rng, batch['image'], state.input_stats,
+                        example_ids=batch.get('id'), epoch=epoch)
+
+
 def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *,
-               pipeline: augment.Pipeline, label_smoothing: float = 0.0
+               pipeline: augment.Pipeline, label_smoothing: float = 0.0,
+               steps_per_epoch: Optional[int] = None
                ) -> Tuple[TrainState, Dict[str, jax.Array]]:
-  """One optimizer step on a (global) batch of uint8 images; returns batch means."""
+  """One optimizer step on a (global) batch of uint8 images; returns batch means.
+
+  batch: 'image' uint8 [B, H, W, C], 'label' int [B] and, optionally, 'id'
+  int32 [B], the rows' indices in the training split (see augmented_images).
+  """
   aug_rng, dropout_rng = jax.random.split(jax.random.fold_in(rng, state.step))
-  images = pipeline.train(aug_rng, batch['image'], state.input_stats)
+  images = augmented_images(state, batch, aug_rng, pipeline=pipeline,
+                            steps_per_epoch=steps_per_epoch)
 
   def loss_fn(params):
     logits, updates = state.apply_fn(
@@ -100,8 +121,11 @@ def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *
 
 
 def gather_train_step(state, data, indices, rng, **kwargs):
-  """train_step on rows `indices` of a device-resident dataset (airbench style)."""
-  batch = {'image': data['image'][indices], 'label': data['label'][indices]}
+  """train_step on rows `indices` of a device-resident dataset (airbench style).
+
+  The indices are the examples' ids (batch['id']) for derandomized augmentation.
+  """
+  batch = {'image': data['image'][indices], 'label': data['label'][indices], 'id': indices}
   return train_step(state, batch, rng, **kwargs)
 
 
@@ -165,6 +189,20 @@ def evaluate(state: TrainState, dataset: input_pipeline.Dataset, mesh, eval_fn,
 
 
 # ---- the loop ---------------------------------------------------------------------
+
+def state_is_finite(state: TrainState) -> jax.Array:
+  """Whether every float of params, batch stats and optimizer state is finite.
+
+  One fused reduction (jit it): far cheaper than the save it guards, which
+  copies all of the same arrays to the host. A finite loss is not enough on
+  its own: the update after the last finite loss can already overflow.
+  """
+  leaves = [x for x in jax.tree_util.tree_leaves((state.params, state.batch_stats,
+                                                   state.opt_state))
+            if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
+  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else (
+      jnp.bool_(True))
+
 
 def check_workdir(workdir: str, meta: Dict[str, Any]) -> None:
   """Refuses to resume a workdir whose checkpoints are of another model or data shape."""
@@ -240,7 +278,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
           'label_values': train_ds.label_values, 'augment': config.augment,
           'data': {'name': config.data.name, 'dir': config.data.dir,
-                   'num_train': len(train_ds.labels), 'num_val': len(val_ds.labels)},
+                   'num_train': len(train_ds.labels), 'num_val': len(val_ds.labels),
+                   # Corrupt files left out under data.skip_corrupt=True.
+                   'num_skipped': len(train_ds.skipped)},
+          'skipped_files': list(train_ds.skipped),
           'steps_per_epoch': steps_per_epoch, 'num_train_steps': num_train_steps,
           'config': config.to_dict()}
   os.makedirs(workdir, exist_ok=True)
@@ -262,7 +303,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   records = (history.truncate_after(workdir, start_step) if main else
              [r for r in history.read(workdir) if r['step'] <= start_step])
 
-  step_kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing)
+  # steps_per_epoch lets the step derive the epoch from state.step (for
+  # flip_lr(alternate=True)); the batches carry the examples' ids.
+  step_kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing,
+                     steps_per_epoch=steps_per_epoch)
   on_device = config.data.on_device and jax.process_count() == 1
   if on_device:
     device_data = parallel.replicate(
@@ -291,6 +335,49 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   epoch_metrics, checked_step = [], start_step
   bar, epoch_start, epoch_first_step = None, time.monotonic(), start_step
   run_start = time.monotonic() - (records[-1]['elapsed_seconds'] if records else 0.0)
+  # Every save is checked first (save() below), whatever log_every_steps is,
+  # so a NaN state is never saved; last_good is the latest periodic
+  # checkpoint known to be finite, the one a TrainingDiverged message names.
+  last_good = ckpts.latest_step()
+  finite_fn = jax.jit(state_is_finite)
+  finite_step = start_step  # the state at this step was checked finite (or restored)
+
+  def diverged(problem: str, first: int, last: int) -> TrainingDiverged:
+    return TrainingDiverged(
+        f'{problem} between steps {first} and {last}. '
+        + (f'The last good checkpoint is step {last_good} in {workdir}/checkpoints'
+           if last_good is not None else 'No checkpoint was saved before it')
+        + '. Lower --config.optimizer.lr or set --config.optimizer.grad_clip_norm=1.0, '
+        'then rerun (the same --workdir resumes from the last good checkpoint).')
+
+  def check_loss() -> None:
+    """Raises TrainingDiverged unless every loss since the last check is finite."""
+    nonlocal checked_step
+    if step > checked_step:
+      losses = jax.device_get([m['loss'] for m in epoch_metrics[-(step - checked_step):]])
+      if not np.all(np.isfinite(losses)):
+        raise diverged(f'loss became {losses[-1]}', checked_step + 1, step)
+      checked_step = step
+
+  def check_state() -> None:
+    """check_loss, then the state itself: the update after a finite loss can overflow."""
+    nonlocal finite_step
+    check_loss()
+    if step > finite_step:
+      if not bool(parallel.fetch(finite_fn(state))):
+        raise diverged('the weights or optimizer state became NaN/inf (the loss was still '
+                       'finite)', finite_step + 1, step)
+      finite_step = step
+
+  def save(best: bool = False) -> None:
+    nonlocal last_good
+    check_state()
+    if best:
+      ckpts.save_best(step, state)
+    else:
+      ckpts.save(step, state)
+      last_good = step
+
   try:
     while step < num_train_steps:
       epoch, position = divmod(step, steps_per_epoch)
@@ -307,28 +394,20 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                                  train_rng)
       else:
         local = indices[rows[0]:rows[1]]
-        batch = {'image': train_ds.images[local], 'label': train_ds.labels[local]}
+        batch = {'image': train_ds.images[local], 'label': train_ds.labels[local],
+                 'id': local.astype(np.int32)}  # global indices into the training split
         state, metrics = step_fn(state, parallel.global_batch(batch, mesh), train_rng)
       epoch_metrics.append(metrics)
       step += 1
       end_of_epoch = step % steps_per_epoch == 0 or step == num_train_steps
       if step % config.log_every_steps == 0 or end_of_epoch:
-        window = jax.device_get(epoch_metrics[-(step - checked_step):])
-        if not all(np.isfinite(m['loss']) for m in window):
-          good = ckpts.latest_step()
-          raise TrainingDiverged(
-              f'loss became {window[-1]["loss"]} between steps {checked_step + 1} and {step}. '
-              + (f'The last good checkpoint is step {good} in {workdir}/checkpoints'
-                 if good is not None else 'No checkpoint was saved before it')
-              + '. Lower --config.optimizer.lr or set --config.optimizer.grad_clip_norm=1.0, '
-              'then rerun (the same --workdir resumes from the last good checkpoint).')
-        checked_step = step
+        check_loss()
         done = jax.device_get(epoch_metrics)
         bar.update(step - epoch * steps_per_epoch,
                    loss=float(np.mean([m['loss'] for m in done])),
                    acc=float(np.mean([m['accuracy'] for m in done])))
       if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
-        ckpts.save(step, state)
+        save()
       if not end_of_epoch:
         continue
 
@@ -349,13 +428,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
         state = state.replace(opt_state=optimizers.after_eval(state.opt_state, val))
         if val['accuracy'] > best_accuracy:
           best_accuracy, evals_since_best = val['accuracy'], 0
-          ckpts.save_best(step, state)
+          save(best=True)
         else:
           evals_since_best += 1
       record['epoch_seconds'] = time.monotonic() - epoch_start
       record['elapsed_seconds'] = time.monotonic() - run_start
       if not config.checkpoint_every_steps or step == num_train_steps:
-        ckpts.save(step, state)
+        save()
       if main:
         history.append(workdir, record)
         tb.write(record)
@@ -370,10 +449,19 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       bar.close()
     logging.warning('Interrupted: saving a checkpoint at step %d, then exiting; rerun '
                     'with the same --workdir to resume.', step)
-    ckpts.save(step, state)
+    try:
+      save()
+    except TrainingDiverged as e:
+      logging.warning('Not saving step %d: %s', step, e)
     ckpts.close()
     raise
-  ckpts.save(step, state)
+  except TrainingDiverged:
+    # Let a pending asynchronous save of the last good checkpoint finish.
+    if bar is not None:
+      bar.close()
+    ckpts.close()
+    raise
+  save()
   tb.close()
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
   report.after_training(workdir, ckpts, state, val_ds, mesh, eval_fn, config, meta)

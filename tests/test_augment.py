@@ -410,3 +410,85 @@ def test_preview_writes_a_grid(image_folder, tmp_path):
     assert png.size[0] > 100 and png.size[1] > 100
   picked = augment_preview.pick_examples(np.array([0, 0, 1, 1, 2, 2]), 4, seed=0)
   assert sorted(np.array([0, 0, 1, 1, 2, 2])[picked][:3]) == [0, 1, 2] and len(set(picked)) == 4
+
+
+# ---- draw ranges -------------------------------------------------------------------------
+def _pipeline_uniforms(pipeline, image_shape, num_keys=100, batch=128):
+  """The [num_keys * batch, n] uniforms Pipeline.train draws for batches under many keys."""
+  n = pipeline.uniforms_for(image_shape)
+  keys = jax.random.split(jax.random.key(0), num_keys)
+  u = jax.vmap(lambda k: jax.random.uniform(k, (batch, n), jnp.float32))(keys)
+  return u.reshape(-1, n)
+
+
+@pytest.mark.parametrize('spec,lo,hi', [('zoom(0.2)', 0.8, 1.2), ('zoom((0.5, 0.9))', 0.5, 0.9),
+                                        ('zoom(0.3, keep_aspect=True)', 0.7, 1.3)])
+def test_zoom_matrix_scales_within_the_range(spec, lo, hi):
+  # Keras zoom_range z: zx, zy uniform in [1 - z, 1 + z] (or the pair itself),
+  # independently unless keep_aspect; read off the matrix the fused stage builds.
+  pipeline = augment.create_pipeline(spec)
+  stage = pipeline.stages[0]
+  u = _pipeline_uniforms(pipeline, (8, 8, 1))
+  matrices = np.asarray(jax.jit(jax.vmap(lambda ui: stage.matrix(ui, 8, 8)))(u))
+  zy, zx = matrices[:, 0, 0], matrices[:, 1, 1]
+  off_diagonal = matrices.copy()
+  off_diagonal[:, [0, 1, 2], [0, 1, 2]] = 0
+  assert np.all(off_diagonal == 0) and np.all(matrices[:, 2, 2] == 1)  # a pure scaling
+  width = hi - lo
+  for z in (zx, zy):
+    assert lo <= z.min() and z.max() <= hi
+    assert z.min() < lo + 0.01 * width and z.max() > hi - 0.01 * width  # fills the range
+    assert abs(z.mean() - (lo + hi) / 2) < 0.02 * width  # uniformly
+  if 'keep_aspect' in spec:
+    np.testing.assert_array_equal(zx, zy)
+  else:
+    assert abs(np.corrcoef(zx, zy)[0, 1]) < 0.05
+
+
+def test_zoom_draw_is_the_matrix_the_image_gets():
+  # Pipeline.train's output is scipy's affine_transform with the drawn matrix.
+  pipeline = augment.create_pipeline('zoom(0.4)')
+  images = _images((4, 10, 10, 2), seed=21)
+  rng = jax.random.key(5)
+  out = np.asarray(pipeline.train(rng, images, {}))
+  u = jax.random.uniform(rng, (4, pipeline.uniforms_for((10, 10, 2))), jnp.float32)
+  scales = []
+  for i in range(4):
+    matrix = np.asarray(augment.centered(pipeline.stages[0].matrix(u[i], 10, 10), 10, 10),
+                        np.float64)
+    scales.append((matrix[0, 0], matrix[1, 1]))
+    x = images[i].astype(np.float64) / 255.0
+    expected = np.stack([ndi.affine_transform(x[..., c], matrix[:2, :2], matrix[:2, 2], order=1,
+                                              mode='nearest') for c in range(2)], -1)
+    np.testing.assert_allclose(out[i], expected, atol=1e-4)
+  scales = np.array(scales)
+  assert np.all((scales >= 0.6) & (scales <= 1.4)) and len(np.unique(scales)) == 8
+
+
+def test_elastic_alpha_range_is_drawn_per_image():
+  op = augment.parse_op('elastic(alpha=(8, 34), sigma=3)')
+  pipeline = augment.create_pipeline('elastic(alpha=(8, 34), sigma=3)')
+  u = _pipeline_uniforms(pipeline, (6, 6, 1), num_keys=50)
+  alphas = np.asarray(jax.vmap(op.draw_alpha)(u[:, 0]))
+  assert 8 <= alphas.min() and alphas.max() <= 34
+  assert alphas.min() < 8.3 and alphas.max() > 33.7 and abs(alphas.mean() - 21) < 0.5
+  fixed = augment.parse_op('elastic(alpha=34, sigma=3)')
+  np.testing.assert_array_equal(jax.vmap(fixed.draw_alpha)(u[:5, 0]), 34.0)
+  # Each image of a batch is warped with its own alpha (the draw's first
+  # uniform) and the noise of the rest, as elastic_warp / scipy would do it.
+  images = _images((3, 12, 12, 1), seed=22)
+  rng = jax.random.key(9)
+  out = np.asarray(pipeline.train(rng, images, {}))
+  u = jax.random.uniform(rng, (3, pipeline.uniforms_for((12, 12, 1))), jnp.float32)
+  drawn = []
+  for i in range(3):
+    alpha = float(op.draw_alpha(u[i, 0]))
+    noise = 2.0 * np.asarray(u[i, 1:]).reshape(2, 12, 12) - 1.0
+    x = images[i] / np.float32(255)
+    np.testing.assert_allclose(out[i], augment.elastic_warp(x, noise, alpha, 3.0), atol=1e-5)
+    for end in (8.0, 34.0):
+      assert np.abs(out[i] - augment.elastic_warp(x, noise, end, 3.0)).max() > 1e-3
+    drawn.append(alpha)
+  assert len(set(drawn)) == 3 and all(8 <= a <= 34 for a in drawn)
+  with pytest.raises(UserError, match='alpha'):
+    augment.create_pipeline('elastic(alpha=(34, 8))')

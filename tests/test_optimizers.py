@@ -210,3 +210,98 @@ def test_bad_values_are_user_errors():
     optimizers.create_optimizer(
         make_config('sgd', **{'schedule.name': 'reduce_on_plateau',
                               'schedule.plateau_monitor': 'loss'}), 10, 100)
+
+
+# ---- sgd with nesterov -----------------------------------------------------------------
+def _blobs():
+  """Softmax regression on 3 separable blobs: (loss_fn, zero params)."""
+  rng = np.random.default_rng(0)
+  labels = np.repeat(np.arange(3), 20)
+  x = jnp.asarray(np.eye(3)[labels] * 2 + rng.normal(0, 0.5, (60, 3)), jnp.float32)
+
+  def loss_fn(p):
+    logits = x @ p['Dense_0']['kernel'] + p['Dense_0']['bias']
+    return optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+
+  return loss_fn, {'Dense_0': {'kernel': jnp.zeros((3, 3)), 'bias': jnp.zeros(3)}}
+
+
+def _trajectory(tx, loss_fn, params, steps):
+  state, out = tx.init(params), []
+  for _ in range(steps):
+    updates, state = tx.update(jax.grad(loss_fn)(params), state, params)
+    params = optax.apply_updates(params, updates)
+    out.append(params)
+  return out
+
+
+def test_sgd_nesterov_matches_optax_and_differs_from_momentum():
+  loss_fn, params = _blobs()
+  lr, momentum, steps = 0.1, 0.9, 15
+  nesterov = _trajectory(optimizers.create_optimizer(
+      make_config('sgd', lr=lr, momentum=momentum, nesterov=True), 10, 100),
+                         loss_fn, params, steps)
+  plain = _trajectory(optimizers.create_optimizer(
+      make_config('sgd', lr=lr, momentum=momentum), 10, 100), loss_fn, params, steps)
+  reference = _trajectory(optax.sgd(lr, momentum=momentum, nesterov=True), loss_fn, params,
+                          steps)
+  for ours, theirs in zip(nesterov, reference):
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+                 ours, theirs)
+  # First step from a zero trace: nesterov moves by lr (1 + m) g, momentum by lr g.
+  grad = jax.grad(loss_fn)(params)
+  np.testing.assert_allclose(nesterov[0]['Dense_0']['kernel'],
+                             -lr * (1 + momentum) * grad['Dense_0']['kernel'], rtol=1e-5)
+  np.testing.assert_allclose(plain[0]['Dense_0']['kernel'], -lr * grad['Dense_0']['kernel'],
+                             rtol=1e-5)
+  assert np.abs(nesterov[0]['Dense_0']['kernel'] - plain[0]['Dense_0']['kernel']).max() > 1e-3
+  start = float(loss_fn(params))
+  losses = [float(loss_fn(p)) for p in nesterov]
+  assert losses[0] < start and losses[-1] < 0.5 * start
+  assert losses[-1] != pytest.approx(float(loss_fn(plain[-1])), rel=1e-3)
+
+
+# ---- label smoothing -------------------------------------------------------------------
+def test_label_smoothing_is_smoothed_cross_entropy():
+  from cnnlab import train  # pylint: disable=g-import-not-at-top
+  logits = np.array([[2.0, -1.0, 0.5, 0.0], [0.0, 0.0, 3.0, 1.0], [-2.0, 1.0, 0.5, 4.0]],
+                    np.float32)
+  labels = np.array([0, 2, 1])
+  smoothing, k = 0.2, logits.shape[-1]
+  onehot = np.eye(k)[labels]
+  # By hand: targets (1 - a) onehot + a / K against log_softmax.
+  log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+  by_hand = -np.sum(((1 - smoothing) * onehot + smoothing / k) * log_p, axis=-1)
+  via_optax = optax.softmax_cross_entropy(logits, optax.smooth_labels(onehot, smoothing))
+  got = np.asarray(train.cross_entropy_loss(jnp.asarray(logits), labels, smoothing))
+  np.testing.assert_allclose(got, by_hand, rtol=1e-5)
+  np.testing.assert_allclose(got, via_optax, rtol=1e-6)
+  unsmoothed = np.asarray(train.cross_entropy_loss(jnp.asarray(logits), labels))
+  np.testing.assert_allclose(unsmoothed, -log_p[np.arange(3), labels], rtol=1e-5)
+  assert np.all(np.abs(got - unsmoothed) > 1e-2)
+  # Uniform logits: log K whatever the smoothing.
+  np.testing.assert_allclose(train.cross_entropy_loss(jnp.zeros((2, k)), labels[:2], 0.3),
+                             np.log(k), rtol=1e-6)
+
+
+def test_train_step_loss_uses_label_smoothing():
+  # The loss train_step reports (and differentiates) is the smoothed one, on
+  # the logits of the weights before the step (conv1: no dropout, no BN).
+  from cnnlab import augment, models, train  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(3)
+  batch = {'image': rng.integers(0, 256, (4, 8, 8, 1), dtype=np.uint8),
+           'label': np.array([0, 1, 2, 1], np.int32)}
+  pipeline = augment.create_pipeline('')
+  state = train.create_train_state(jax.random.key(0), models.create_model('conv1', 3),
+                                   (8, 8, 1), optax.sgd(0.1))
+  logits = state.apply_fn({'params': state.params}, pipeline.eval(batch['image'], {}),
+                          train=False)
+  onehot = jax.nn.one_hot(batch['label'], 3)
+  losses = {}
+  for smoothing in (0.0, 0.3):
+    _, metrics = train.train_step(state, batch, jax.random.key(1), pipeline=pipeline,
+                                  label_smoothing=smoothing)
+    expected = optax.softmax_cross_entropy(logits, optax.smooth_labels(onehot, smoothing))
+    np.testing.assert_allclose(metrics['loss'], expected.mean(), rtol=1e-5)
+    losses[smoothing] = float(metrics['loss'])
+  assert abs(losses[0.3] - losses[0.0]) > 1e-3

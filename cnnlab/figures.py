@@ -225,13 +225,21 @@ def misclassified_order(labels: np.ndarray, predicted: np.ndarray,
   return wrong[np.argsort(-np.asarray(confidence)[wrong], kind='stable')]
 
 
+def format_confidence(p: float) -> str:
+  """'87%', and '>99.9%' rather than a rounded '100%' for a probability below 1."""
+  if p >= 0.995:
+    return '100%' if p >= 1.0 else ('>99.9%' if p > 0.999 else f'{p:.1%}')
+  return f'{p:.0%}'
+
+
 def misclassified_tiles(images, labels, predicted, confidence, class_names,
                         max_images: int) -> List[Tile]:
   """Tiles of the most confident mistakes: true class, predicted class and its probability."""
   order = misclassified_order(labels, predicted, confidence)[:max_images]
   return [Tile(images[i],
                [(f'true: {class_names[labels[i]]}', TEXT),
-                (f'pred: {class_names[predicted[i]]} {confidence[i]:.0%}', WRONG)],
+                (f'pred: {class_names[predicted[i]]} {format_confidence(confidence[i])}',
+                 WRONG)],
                frame=WRONG) for i in order]
 
 

@@ -49,6 +49,15 @@ def test_image_folder_cache_hit_and_invalidation(tmp_path, monkeypatch):
   Image.new('RGB', (8, 8)).save(os.path.join(root, 'cat', 'new.png'))
   with pytest.raises(AssertionError, match='decoded again'):
     input_pipeline.load_dataset(config)
+  # So does rewriting a file in place (same name, other content).
+  monkeypatch.undo()
+  input_pipeline.load_dataset(config)
+  monkeypatch.setattr(input_pipeline, '_decode', no_decoding)
+  path = os.path.join(root, 'cat', 'new.png')
+  Image.new('RGB', (8, 8), (255, 0, 0)).save(path)
+  os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
+  with pytest.raises(AssertionError, match='decoded again'):
+    input_pipeline.load_dataset(config)
 
 
 def test_grayscale_and_rgba_converted_to_dataset_channels(tmp_path):
@@ -153,9 +162,10 @@ def test_epoch_permutation_is_a_function_of_seed_and_epoch():
   assert not np.array_equal(a, input_pipeline.epoch_permutation(0, 4, 50))
 
 
-@pytest.mark.parametrize('name,shape', [('cifar10', (32, 32, 3)), ('mnist', (28, 28, 1))])
+@pytest.mark.parametrize('name,shape', [('cifar10', (32, 32, 3)), ('mnist', (28, 28, 1)),
+                                        ('fashion_mnist', (28, 28, 1))])
 def test_tfds_path_offline_with_mock_data(tmp_path, name, shape):
-  tfds = pytest.importorskip('tensorflow_datasets')
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (a dependency)
   config = data_config('', tmp_path, name=name)
   with tfds.testing.mock_data(num_examples=12):
     ds = input_pipeline.load_dataset(config, 'train')

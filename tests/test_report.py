@@ -235,3 +235,8 @@ def test_compare_runs_figure_and_table(trained, tmp_path):
   assert [r['run'] for r in rows] == ['workdir', 'other']  # best val accuracy first
   assert int(rows[0]['params']) > 0 and int(rows[0]['epochs']) == 2
   assert '| workdir |' in result.stdout and os.path.exists(str(tmp_path / 'compare.md'))
+
+
+def test_confidence_is_never_rounded_up_to_certainty():
+  assert [figures.format_confidence(p) for p in (0.87, 0.994, 0.997, 0.9996, 1.0)] == [
+      '87%', '99%', '99.7%', '>99.9%', '100%']

@@ -453,6 +453,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       save()
     except TrainingDiverged as e:
       logging.warning('Not saving step %d: %s', step, e)
+    except RuntimeError as e:
+      # Ctrl-C between a step that donated the old state's buffers and the
+      # assignment of the new one leaves nothing valid to save: keep the last.
+      logging.warning('Could not save step %d (%s); the last checkpoint, step %s, is '
+                      'intact and a rerun resumes from it.', step, e, ckpts.latest_step())
     ckpts.close()
     raise
   except TrainingDiverged:

@@ -445,13 +445,18 @@ def test_zoom_matrix_scales_within_the_range(spec, lo, hi):
     assert abs(np.corrcoef(zx, zy)[0, 1]) < 0.05
 
 
+def _train_and_its_uniforms(pipeline, images, rng):
+  """Pipeline.train's output and the [batch, n] uniforms it drew from `rng`."""
+  out = np.asarray(pipeline.train(rng, images, {}))
+  shape = (len(images), pipeline.uniforms_for(images.shape[1:]))
+  return out, jax.random.uniform(rng, shape, jnp.float32)
+
+
 def test_zoom_draw_is_the_matrix_the_image_gets():
   # Pipeline.train's output is scipy's affine_transform with the drawn matrix.
   pipeline = augment.create_pipeline('zoom(0.4)')
   images = _images((4, 10, 10, 2), seed=21)
-  rng = jax.random.key(5)
-  out = np.asarray(pipeline.train(rng, images, {}))
-  u = jax.random.uniform(rng, (4, pipeline.uniforms_for((10, 10, 2))), jnp.float32)
+  out, u = _train_and_its_uniforms(pipeline, images, jax.random.key(5))
   scales = []
   for i in range(4):
     matrix = np.asarray(augment.centered(pipeline.stages[0].matrix(u[i], 10, 10), 10, 10),
@@ -477,9 +482,7 @@ def test_elastic_alpha_range_is_drawn_per_image():
   # Each image of a batch is warped with its own alpha (the draw's first
   # uniform) and the noise of the rest, as elastic_warp / scipy would do it.
   images = _images((3, 12, 12, 1), seed=22)
-  rng = jax.random.key(9)
-  out = np.asarray(pipeline.train(rng, images, {}))
-  u = jax.random.uniform(rng, (3, pipeline.uniforms_for((12, 12, 1))), jnp.float32)
+  out, u = _train_and_its_uniforms(pipeline, images, jax.random.key(9))
   drawn = []
   for i in range(3):
     alpha = float(op.draw_alpha(u[i, 0]))

@@ -21,11 +21,10 @@ from typing import Dict, List
 # flag -> value. Why each one:
 #   ynn_fusion_type=-individual_convolution: XLA 0.10 hands each convolution to
 #     YNNPACK by itself, whose weight-gradient convolutions are slow; without it
-#     XLA uses Eigen's. Seed VGG train step (batch 128, 2 cores): 399 -> 509 img/s
-#     in one run on a quiet machine (Keras 1,089); +9-35% in the interleaved
-#     runs of benchmarks/throughput_results.md (0.37 -> 0.44 of Keras' speed in
-#     the final one); ResNet-20 neutral. No other XLA:CPU flag tried helped
-#     (same file).
+#     XLA uses Eigen's. Train step, batch 128, 2 quiet cores, interleaved with
+#     Keras (benchmarks/throughput_results.md): seed VGG 496 -> 717 img/s
+#     (+45%; Keras 1,232), ResNet-20 348 -> 383 (+10%; Keras 871). No other
+#     XLA:CPU flag tried helped (same file).
 CPU_DEFAULTS: Dict[str, str] = {
     '--xla_cpu_experimental_ynn_fusion_type': '-individual_convolution',
 }

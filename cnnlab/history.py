@@ -29,9 +29,15 @@ def append(workdir: str, record: Dict[str, Any]) -> None:
     os.fsync(f.fileno())
 
 
-def truncate_after(workdir: str, step: int) -> List[Dict[str, Any]]:
-  """Keeps the records with record['step'] <= step; returns them."""
+def truncate_after(workdir: str, step: int, rewrite: bool = True) -> List[Dict[str, Any]]:
+  """Keeps the records with record['step'] <= step; returns them.
+
+  rewrite=False only returns them: in a multi-process run every process needs
+  the records, but only process 0 may rewrite the file.
+  """
   kept = [r for r in read(workdir) if r['step'] <= step]
+  if not rewrite:
+    return kept
   tmp = path(workdir) + '.tmp'
   with open(tmp, 'w') as f:
     f.writelines(json.dumps(r) + '\n' for r in kept)

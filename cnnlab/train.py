@@ -300,8 +300,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   start_step = int(state.step)
   # Every process needs the same records (best accuracy, early stopping decide
   # collective saves); only process 0 rewrites the file.
-  records = (history.truncate_after(workdir, start_step) if main else
-             [r for r in history.read(workdir) if r['step'] <= start_step])
+  records = history.truncate_after(workdir, start_step, rewrite=main)
 
   # steps_per_epoch lets the step derive the epoch from state.step (for
   # flip_lr(alternate=True)); the batches carry the examples' ids.

@@ -310,8 +310,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
   records = []
   if start is not None:
     state = ckpts.restore(state)
-    records = (history.truncate_after(workdir, start) if main else
-               [r for r in history.read(workdir) if r['step'] <= start])
+    records = history.truncate_after(workdir, start, rewrite=main)
     say(f'Resuming from step {start} in {workdir}')
   start = int(state.step)
   best = max((r['test_exact_match'] for r in records), default=-1.0)

@@ -1,6 +1,8 @@
 """What every cnnlab entry point does around its work: logging and clean failures."""
 import logging
+import signal
 import sys
+import threading
 from typing import Callable
 
 from absl import flags
@@ -47,3 +49,38 @@ def parse_flags(argv):
           'defined in the base config (configs/base.py, or configs/seq2seq/base.py for '
           'seq2seq); check the spelling.', file=sys.stderr)
   sys.exit(2)
+
+
+class DeferredInterrupt:
+  """Ctrl-C inside a training loop takes effect at the next step boundary.
+
+  A jitted step donates its input state's buffers: a KeyboardInterrupt raised
+  while a step is being dispatched would leave no valid state to save. Between
+  `start()` and `stop()` the first SIGINT only sets a flag that
+  `raise_if_requested()` (called where the state is whole) turns into a
+  KeyboardInterrupt; a second SIGINT interrupts at once, as usual. Outside the
+  main thread (signals cannot be handled there) it does nothing.
+  """
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def start(self) -> 'DeferredInterrupt':
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+    return self
+
+  def _on_sigint(self, signum, frame):  # pylint: disable=unused-argument
+    self.requested = True
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: now
+
+  def raise_if_requested(self) -> None:
+    if self.requested:
+      self.requested = False
+      raise KeyboardInterrupt
+
+  def stop(self) -> None:
+    if self._previous is not None:
+      signal.signal(signal.SIGINT, self._previous)
+      self._previous = None

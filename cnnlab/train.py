@@ -24,6 +24,7 @@ from flax.training import train_state
 
 from cnnlab import augment
 from cnnlab import checkpoints
+from cnnlab import cli
 from cnnlab import finetune
 from cnnlab import history
 from cnnlab import input_pipeline
@@ -377,8 +378,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       ckpts.save(step, state)
       last_good = step
 
+  interrupt = cli.DeferredInterrupt().start()  # Ctrl-C lands between steps
   try:
     while step < num_train_steps:
+      interrupt.raise_if_requested()
       epoch, position = divmod(step, steps_per_epoch)
       if bar is None:
         order = input_pipeline.epoch_permutation(config.seed, epoch, len(train_ds.labels))
@@ -452,11 +455,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       save()
     except TrainingDiverged as e:
       logging.warning('Not saving step %d: %s', step, e)
-    except RuntimeError as e:
-      # Ctrl-C between a step that donated the old state's buffers and the
-      # assignment of the new one leaves nothing valid to save: keep the last.
-      logging.warning('Could not save step %d (%s); the last checkpoint, step %s, is '
-                      'intact and a rerun resumes from it.', step, e, ckpts.latest_step())
     ckpts.close()
     raise
   except TrainingDiverged:
@@ -465,7 +463,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       bar.close()
     ckpts.close()
     raise
+  finally:
+    interrupt.stop()
   save()
+  interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
   tb.close()
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
   report.after_training(workdir, ckpts, state, val_ds, mesh, eval_fn, config, meta)

@@ -38,8 +38,8 @@ flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
 flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
 flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data '
                     '(with _tta_<tta> appended under --tta).')
-flags.DEFINE_string('tta', '', 'Test-time augmentation: average the probabilities over '
-                    'views (identity | flip); empty = none.')
+flags.DEFINE_string('tta', '', 'Test-time augmentation (cnnlab.tta): identity | flip | '
+                    'airbench; empty = none.')
 flags.DEFINE_bool('report', True, 'Write the figures and per-class tables into '
                   '<workdir>/report/[<name>/].')
 
@@ -67,9 +67,9 @@ def main(argv):
   del argv
 
   def run_eval():
-    from cnnlab import inference, parallel, report, train, tta  # pylint: disable=g-import-not-at-top
+    from cnnlab import inference, parallel, report, train  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
-    eval_fn = tta.eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
+    eval_fn = train.make_eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
     name, dataset = load_eval_data(run, FLAGS.data_dir, FLAGS.data_name, FLAGS.split,
                                    FLAGS.image_size)
     name = FLAGS.name or (f'{name}_tta_{FLAGS.tta}' if FLAGS.tta else name)

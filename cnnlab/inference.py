@@ -11,6 +11,7 @@ import numpy as np
 from cnnlab import augment
 from cnnlab import checkpoints
 from cnnlab import input_pipeline
+from cnnlab import lookahead
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab import parallel
@@ -35,7 +36,7 @@ class Run:
 
   @functools.cached_property
   def eval_fn(self):
-    return jax.jit(functools.partial(train.eval_step, pipeline=self.pipeline))
+    return train.make_eval_fn(self.pipeline)
 
 
 def load_run(workdir: str, step: Optional[int] = None) -> Run:
@@ -45,11 +46,14 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
   config = ml_collections.ConfigDict(meta['config'])
   mesh = parallel.create_mesh()
   pipeline = augment.create_pipeline(meta['augment'])
-  model = models.create_model(meta['model'], meta['num_classes'])
-  tx = optimizers.create_optimizer(config, meta['steps_per_epoch'], meta['num_train_steps'])
+  model = models.from_config(config.model, meta['num_classes'])
+  tx = optimizers.create_optimizer(config, meta['steps_per_epoch'], meta['num_train_steps'],
+                                   frozen=models.frozen_params(model))
   image_shape = tuple(meta['image_shape'])
   template = train.create_train_state(jax.random.key(0), model, image_shape, tx,
                                       pipeline.init_stats(image_shape))
+  template = train.with_lookahead(template, lookahead.settings(
+      config, meta['steps_per_epoch'], meta['num_train_steps']))
   template = parallel.replicate(template, mesh)
   ckpts = checkpoints.Checkpoints(workdir)
   try:

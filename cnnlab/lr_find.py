@@ -135,15 +135,17 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   train_ds, _ = input_pipeline.load_splits(config)
-  model = models.create_model(config.model.name, train_ds.num_classes)
+  model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
   steps_per_epoch, _ = train.steps_for(config, len(train_ds.labels))
   schedule = range_schedule(min_lr, max_lr, num_steps)
-  tx = optimizers.create_optimizer(config, steps_per_epoch, num_steps, schedule=schedule)
+  tx = optimizers.create_optimizer(config, steps_per_epoch, num_steps, schedule=schedule,
+                                   frozen=models.frozen_params(model))
   # The same initial weights and data order as a training run of this config.
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   state = train.create_train_state(init_rng, model, train_ds.image_shape, tx,
                                    pipeline.fit(train_ds.images))
+  state = train.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from:
     state = finetune.load_init(state, config.init_from)
   state = parallel.replicate(state, mesh)

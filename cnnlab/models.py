@@ -8,14 +8,19 @@ non-trainable, as in Keras). Every model maps float NHWC images to logits and
 takes `train` to switch dropout and BatchNorm.
 """
 import functools
-from typing import Any, Sequence, Tuple
+from typing import Any, Dict, Sequence, Tuple
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+import numpy as np
 
+from cnnlab.errors import UserError
 from cnnlab.registry import Registry
 
 MODELS = Registry('model', 'model.name')
+# Training images a model's data-fitted parameters are fitted on (airbench: 5,000).
+FIT_IMAGES = 5000
 
 # Keras' defaults, so training dynamics match the notebooks.
 keras_kernel_init = nn.initializers.glorot_uniform()
@@ -190,6 +195,184 @@ MODELS.add('resnet18', functools.partial(CifarResNet, (2, 2, 2, 2), (64, 128, 25
                                          shortcut='B'))
 
 
-def create_model(name: str, num_classes: int) -> nn.Module:
-  """The registered model `name` with a `num_classes`-way head."""
-  return MODELS.get(name)(num_classes=num_classes)
+# ---- airbench ----------------------------------------------------------------
+# Keller Jordan's airbench94 (arXiv 2404.00498, KellerJordan/cifar10-airbench,
+# legacy/airbench94.py): 94% on CIFAR-10 in under 10 epochs.
+# PyTorch's default conv / linear init: uniform(+-1 / sqrt(fan_in)).
+torch_default_init = nn.initializers.variance_scaling(1.0 / 3.0, 'fan_in', 'uniform')
+
+
+def dirac_init(key, shape, dtype=jnp.float32):
+  """torch.nn.init.dirac_ on the first `in` output channels of an HWIO kernel.
+
+  Output channel i < in_channels starts as the identity of input channel i
+  (a 1 at the kernel's centre), so each conv starts close to passing its
+  input through; the remaining output channels keep PyTorch's default init.
+  """
+  height, width, fan_in, fan_out = shape
+  kernel = torch_default_init(key, shape, dtype)
+  n = min(fan_in, fan_out)
+  identity = jnp.zeros((height, width, fan_in, n), dtype)
+  identity = identity.at[height // 2, width // 2, jnp.arange(n), jnp.arange(n)].set(1)
+  return kernel.at[..., :n].set(identity)
+
+
+def patches(images: jnp.ndarray, size: int) -> jnp.ndarray:
+  """Every `size` x `size` patch of images [N, H, W, C], flattened in (dy, dx, c) order."""
+  n, h, w, c = images.shape
+  rows = [images[:, dy:h - size + 1 + dy, dx:w - size + 1 + dx, :]
+          for dy in range(size) for dx in range(size)]
+  return jnp.stack(rows, axis=3).reshape(-1, size * size * c)
+
+
+def whitening_kernel(images, size: int = 2, eps: float = 5e-4) -> np.ndarray:
+  """airbench's patch-whitening conv kernel, fitted to normalized images [N, H, W, C].
+
+  With the patch covariance E[p p^T] = V diag(lambda) V^T (uncentred, as
+  airbench computes it), output channel j is the eigenvector v_j scaled by
+  1 / sqrt(lambda_j + eps), largest eigenvalue first, and channels
+  k + j (k = size^2 C) are their negatives: 2 k channels, so the GELU after
+  it keeps both signs of every whitened direction.
+
+  Returns:
+    float32 kernel [size, size, C, 2 size^2 C] (HWIO).
+  """
+  images = np.asarray(images, np.float32)
+  dim = size * size * images.shape[-1]
+  covariance = np.zeros((dim, dim), np.float64)
+  count = 0
+  for start in range(0, len(images), 512):  # chunked: 45,000 images' patches at once is 2 GB
+    p = np.asarray(patches(jnp.asarray(images[start:start + 512]), size), np.float64)
+    covariance += p.T @ p
+    count += len(p)
+  eigenvalues, eigenvectors = np.linalg.eigh(covariance / max(count, 1))
+  order = np.argsort(eigenvalues)[::-1]
+  scaled = eigenvectors[:, order] / np.sqrt(eigenvalues[order] + eps)
+  kernel = np.concatenate([scaled, -scaled], axis=1)
+  return kernel.reshape(size, size, images.shape[-1], 2 * dim).astype(np.float32)
+
+
+class WhiteningConv(nn.Module):
+  """A 'valid' conv whose kernel is fitted from data (whitening_kernel), not trained.
+
+  The kernel is a parameter (so it is checkpointed with the weights) behind
+  a stop_gradient; Airbench.FROZEN_PARAMS tells the optimizer to leave it
+  alone (no weight decay either). Its bias trains as usual.
+  """
+  size: int = 2
+
+  @nn.compact
+  def __call__(self, x):
+    features = 2 * self.size * self.size * x.shape[-1]
+    kernel = self.param('kernel', torch_default_init,
+                        (self.size, self.size, x.shape[-1], features))
+    bias = self.param('bias', nn.initializers.zeros, (features,))
+    kernel = jax.lax.stop_gradient(kernel).astype(x.dtype)
+    y = jax.lax.conv_general_dilated(x, kernel, (1, 1), 'VALID',
+                                     dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    return y + bias.astype(x.dtype)
+
+
+class ConvGroup(nn.Module):
+  """airbench's block: conv3x3, max pool 2, BN, GELU, conv3x3, BN, GELU.
+
+  BatchNorm: scale frozen at 1 (use_scale=False), eps 1e-12 and momentum 0.6
+  in Flax's convention (running = 0.6 running + 0.4 batch; PyTorch writes
+  the same as momentum=0.4). BN runs in float32 whatever the conv dtype.
+  """
+  features: int
+  bn_momentum: float = 0.6
+  bn_epsilon: float = 1e-12
+  dtype: Any = jnp.float32
+
+  @nn.compact
+  def __call__(self, x, train: bool):
+    conv = functools.partial(nn.Conv, self.features, (3, 3), padding='SAME', use_bias=False,
+                             kernel_init=dirac_init, dtype=self.dtype)
+    norm = functools.partial(nn.BatchNorm, use_running_average=not train, use_scale=False,
+                             momentum=self.bn_momentum, epsilon=self.bn_epsilon,
+                             dtype=jnp.float32)
+    x = max_pool(conv()(x), 2)
+    x = nn.gelu(norm()(x), approximate=False).astype(self.dtype)
+    x = conv()(x)
+    return nn.gelu(norm()(x), approximate=False).astype(self.dtype)
+
+
+class Airbench(nn.Module):
+  """airbench94's network: whitening conv, three ConvGroups, max pool 3, linear / 9.
+
+  widths: the three groups' channels (airbench94: 64, 256, 256).
+  dtype: the convolutions' compute dtype (bfloat16 on a GPU); parameters and
+    BatchNorm stay float32.
+  """
+  widths: Sequence[int] = (64, 256, 256)
+  num_classes: int = 10
+  whiten_size: int = 2
+  logit_scale: float = 1.0 / 9.0
+  dtype: Any = jnp.float32
+
+  # Parameters set by fit_params and never changed by the optimizer.
+  FROZEN_PARAMS = r'^whiten/kernel$'
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    x = WhiteningConv(self.whiten_size, name='whiten')(x.astype(self.dtype))
+    x = nn.gelu(x, approximate=False)
+    for width in self.widths:
+      x = ConvGroup(width, dtype=self.dtype)(x, train)
+    x = max_pool(x, 3).reshape((x.shape[0], -1))
+    x = nn.Dense(self.num_classes, use_bias=False, kernel_init=torch_default_init,
+                 dtype=self.dtype)(x)
+    return x.astype(jnp.float32) * self.logit_scale
+
+  def fit_params(self, params, images):
+    """params with the whitening kernel fitted to normalized training images."""
+    kernel = whitening_kernel(images, self.whiten_size)
+    whiten = dict(params['whiten'], kernel=jnp.asarray(kernel))
+    return dict(params, whiten=whiten)
+
+
+MODELS.add('airbench', Airbench)
+
+
+def create_model(name: str, num_classes: int, **options) -> nn.Module:
+  """The registered model `name` with a `num_classes`-way head.
+
+  options: the model's own fields (config.model minus `name`, where set),
+  e.g. widths=(32, 64, 128) for airbench.
+  """
+  factory = MODELS.get(name)
+  try:
+    return factory(num_classes=num_classes, **options)
+  except TypeError as e:
+    raise UserError(f'model {name!r} does not take {sorted(options)} ({e}): remove those '
+                    '--config.model fields or pick a model that has them') from None
+
+
+def model_options(model_config) -> Dict[str, Any]:
+  """The options of config.model that are set (empty or None = the model's default)."""
+  options = {}
+  for key, value in dict(model_config).items():
+    # (A run's meta.json gives back a tuple as a list.)
+    if key == 'name' or value is None or (isinstance(value, (str, list, tuple)) and not value):
+      continue
+    options[key] = tuple(value) if isinstance(value, list) else value
+  if isinstance(options.get('dtype'), str):
+    options['dtype'] = jnp.dtype(options['dtype'])
+  return options
+
+
+def from_config(model_config, num_classes: int) -> nn.Module:
+  """create_model from a config.model section (name plus options)."""
+  return create_model(model_config.name, num_classes, **model_options(model_config))
+
+
+def frozen_params(model: nn.Module) -> str:
+  """Regex of the parameters `model` fits itself and the optimizer must not touch."""
+  return getattr(model, 'FROZEN_PARAMS', '')
+
+
+def fit_params(model: nn.Module, params, images):
+  """params after the model's own data-fitted initialisation (if it has one)."""
+  fit = getattr(model, 'fit_params', None)
+  return params if fit is None else fit(params, images)

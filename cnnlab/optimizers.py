@@ -48,6 +48,8 @@ DEFAULTS = {
                 {'learning_rate': 1e-3, 'eps': 1e-7, 'initial_accumulator_value': 0.1}),
     'adadelta': ({'rho': 0.9, 'eps': 1e-6},
                  {'learning_rate': 1e-3, 'rho': 0.95, 'eps': 1e-7}),
+    # Neither library has it: airbench's values are in configs/airbench.py.
+    'airbench_sgd': ({}, {}),
 }
 
 
@@ -87,6 +89,53 @@ def rmsprop(config, learning_rate):
   return optax.rmsprop(learning_rate, decay=_given(o.rho, 'rho', 'rmsprop'),
                        eps=_given(o.eps, 'eps', 'rmsprop'), eps_in_sqrt=o.eps_in_sqrt,
                        centered=o.centered, momentum=o.rmsprop_momentum or None)
+
+
+def is_norm_bias(path, leaf) -> bool:
+  """A BatchNorm offset (Flax names it BatchNorm_<i>/bias)."""
+  del leaf
+  names = path_name(path).split('/')
+  return names[-1] == 'bias' and any(n.startswith('BatchNorm') for n in names[:-1])
+
+
+def airbench_sgd_step_size(config) -> float:
+  """What airbench's lr (per 1024 examples) becomes per step of a mean-loss batch.
+
+  airbench divides by 1024 (1 + 1 / (1 - momentum)), the steady-state size of
+  a Nesterov step relative to the gradient, so lr and momentum tune
+  independently, and sums the loss over the batch: batch_size / 1024 ...
+  times a mean-loss gradient.
+  """
+  o = config.optimizer
+  return config.batch_size / (1024.0 * (1.0 + 1.0 / (1.0 - o.momentum)))
+
+
+@OPTIMIZERS.register('airbench_sgd')
+def airbench_sgd(config, learning_rate):
+  """airbench94's Nesterov SGD: lr and weight decay per 1024 examples, scaled to the batch.
+
+  For each group g (BatchNorm biases at norm_bias_lr_scale x lr, the rest at
+  lr), exactly PyTorch's SGD(nesterov=True) with airbench's settings:
+    g_t = grad + wd / (lr s_g) * w       (decay through the momentum, as torch)
+    w  -= schedule * lr s_g * K * nesterov_trace(g_t)
+  with K = airbench_sgd_step_size. The decay per step is then wd * K *
+  schedule * w whatever lr is ("decoupled" from lr in airbench's sense).
+  Every parameter decays, biases included, as in airbench.
+  """
+  o = config.optimizer
+  step_size = airbench_sgd_step_size(config)
+
+  def group(lr_scale):
+    return optax.chain(
+        optax.add_decayed_weights(o.weight_decay / (o.lr * lr_scale)) if o.weight_decay
+        else optax.identity(),
+        optax.trace(decay=o.momentum, nesterov=True),
+        optax.scale(-learning_rate * lr_scale * step_size))
+
+  labels = lambda params: jax.tree_util.tree_map_with_path(
+      lambda path, leaf: 'norm_bias' if is_norm_bias(path, leaf) else 'other', params)
+  return optax.multi_transform(
+      {'norm_bias': group(o.norm_bias_lr_scale), 'other': group(1.0)}, labels)
 
 
 @OPTIMIZERS.register('adagrad')
@@ -147,6 +196,30 @@ def max_norm(max_value: float, mask: Callable[[Any], Any] = decay_mask
     updates = jax.tree.map(
         lambda u, p, keep: project(p + u) - p if keep else u, updates, params, selected)
     return updates, state
+
+  return optax.GradientTransformation(init_fn, update_fn)
+
+
+def train_for_steps(num_steps: int, pattern: str) -> optax.GradientTransformation:
+  """Zeroes the updates of params matching `pattern` from step `num_steps` on.
+
+  airbench trains its whitening bias for the first 3 epochs only. Placed
+  last in the chain, the matched params stop exactly (weight decay included)
+  while their optimizer state is kept, as PyTorch's requires_grad=False does.
+  """
+  regex = re.compile(pattern)
+
+  def init_fn(params):
+    del params
+    return optax.ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
+
+  def update_fn(updates, state, params=None):
+    del params
+    keep = state.count < num_steps
+    updates = jax.tree_util.tree_map_with_path(
+        lambda path, u: jnp.where(keep, u, jnp.zeros_like(u))
+        if regex.search(path_name(path)) else u, updates)
+    return updates, optax.ScaleByScheduleState(count=optax.safe_increment(state.count))
 
   return optax.GradientTransformation(init_fn, update_fn)
 
@@ -234,9 +307,13 @@ def plateau_update(state: PlateauState, value: jax.Array) -> PlateauState:
 
 # ---- the optimizer ----------------------------------------------------------------
 
+# Optimizers that apply config.optimizer.weight_decay themselves.
+OWN_WEIGHT_DECAY = ('adamw', 'airbench_sgd')
+
+
 def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
-                     num_train_steps: int, schedule: optax.Schedule = None
-                     ) -> optax.GradientTransformation:
+                     num_train_steps: int, schedule: optax.Schedule = None,
+                     frozen: str = '') -> optax.GradientTransformation:
   """The optimizer config describes (see the module docstring for the chain).
 
   Args:
@@ -244,6 +321,8 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
     steps_per_epoch: converts schedule lengths given in epochs.
     num_train_steps: the run's length.
     schedule: overrides config.schedule (cnnlab.lr_find's exponential sweep).
+    frozen: a regex of params the model itself keeps fixed
+      (models.frozen_params), frozen in addition to config.freeze.
   """
   o = config.optimizer
   if schedule is None:
@@ -261,7 +340,7 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
     if o.grad_clip_norm:
       parts.append(optax.clip_by_global_norm(o.grad_clip_norm))
     parts.append(build(config, learning_rate))
-    if o.weight_decay and o.name != 'adamw':
+    if o.weight_decay and o.name not in OWN_WEIGHT_DECAY:
       # Decoupled: w -= lr * wd * w, scaled by the schedule as optax.adamw does.
       parts.append(optax.add_decayed_weights(-learning_rate * o.weight_decay, decay_mask))
     return optax.chain(*parts)
@@ -271,9 +350,13 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
     tx = optax.chain(tx, plateau_scale(config))
   if o.max_norm:
     tx = optax.chain(tx, max_norm(o.max_norm))
-  if config.freeze:
+  if config.get('train_only_first_epochs', 0) > 0 and config.train_only_first:
+    tx = optax.chain(tx, train_for_steps(
+        int(round(config.train_only_first_epochs * steps_per_epoch)), config.train_only_first))
+  freeze = '|'.join(f'(?:{p})' for p in (config.freeze, frozen) if p)
+  if freeze:
     tx = optax.multi_transform({'trainable': tx, 'frozen': optax.set_to_zero()},
-                               freeze_labels(config.freeze))
+                               freeze_labels(freeze))
   return tx
 
 

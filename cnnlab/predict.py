@@ -49,7 +49,7 @@ flags.DEFINE_string('input', None, 'Folder of images, or a .npz/.npy arrays file
                     required=True)
 flags.DEFINE_string('output', 'submission.csv', 'CSV to write: id,label[,probabilities].')
 flags.DEFINE_bool('probabilities', False, 'Add a probability column per class.')
-flags.DEFINE_string('tta', '', 'Test-time augmentation: identity | flip; empty = none.')
+flags.DEFINE_string('tta', '', 'Test-time augmentation: identity | flip | airbench; empty = none.')
 flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
 flags.DEFINE_integer('batch_size', 0, 'Images per batch; default the run\'s eval_batch_size.')
 
@@ -153,8 +153,7 @@ def predict_probabilities(run, images: np.ndarray, tta: str = '',
                           batch_size: Optional[int] = None) -> np.ndarray:
   """[N, K] probabilities of `run`'s model for uint8 images, averaged over TTA views."""
   from cnnlab import input_pipeline, train  # pylint: disable=g-import-not-at-top
-  from cnnlab import tta as tta_lib  # pylint: disable=g-import-not-at-top
-  eval_fn = tta_lib.eval_fn(run.pipeline, tta)
+  eval_fn = train.make_eval_fn(run.pipeline, tta)
   # Unlabelled: the labels only feed the (unused) loss and accuracy.
   dataset = input_pipeline.Dataset(images, np.zeros(len(images), np.int32), run.class_names,
                                    run.meta['label_values'])
@@ -189,7 +188,7 @@ def main(argv):
   def run_predict():
     from cnnlab import inference, parallel, tta  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
-    tta.eval_fn(run.pipeline, FLAGS.tta)  # an unknown --tta fails before decoding
+    tta.get(FLAGS.tta)  # an unknown --tta fails before decoding
     images, ids = load_inputs(FLAGS.input, run.meta['image_shape'], run.config.data)
     probabilities = predict_probabilities(run, images, FLAGS.tta, FLAGS.batch_size or None)
     if not parallel.is_main_process():

@@ -30,6 +30,7 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+import ml_collections
 import numpy as np
 
 from cnnlab import cli
@@ -355,7 +356,8 @@ def _param_count(meta: Dict[str, Any]) -> Optional[int]:
     import jax  # pylint: disable=g-import-not-at-top
     import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
     from cnnlab import models  # pylint: disable=g-import-not-at-top
-    model = models.create_model(meta['model'], meta['num_classes'])
+    model = models.from_config(ml_collections.ConfigDict(meta['config']).model,
+                               meta['num_classes'])
     x = jnp.zeros((1,) + tuple(meta['image_shape']), jnp.float32)
     variables = jax.eval_shape(lambda: model.init(jax.random.key(0), x, train=False))
     return int(sum(v.size for v in jax.tree_util.tree_leaves(variables.get('params', {}))))

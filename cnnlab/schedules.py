@@ -31,6 +31,7 @@ if __name__ == '__main__':
   from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
+import math
 from typing import List
 
 import jax
@@ -146,6 +147,27 @@ def sgdr(t_0: int, t_mult: float, eta_min: float, eta_max: float,
   return schedule
 
 
+def triangle(peak: float, num_steps: int, pct_start: float, start_scale: float,
+             end_scale: float) -> optax.Schedule:
+  """airbench's piecewise-linear schedule, as multipliers of `peak`.
+
+    w = int(num_steps * pct_start)
+    t < w:  peak * (start_scale + (1 - start_scale) * t / w)
+    t >= w: peak * (1 + (end_scale - 1) * (t - w) / (num_steps - w))
+  (airbench94: 0.2 -> 1.0 at 23% of the steps -> 0.07).
+  """
+  warmup = int(num_steps * pct_start)
+  rest = max(num_steps - warmup, 1)
+
+  def schedule(step):
+    t = jnp.asarray(step, jnp.float32)
+    up = start_scale + (1.0 - start_scale) * t / max(warmup, 1)
+    down = 1.0 + (end_scale - 1.0) * (t - warmup) / rest
+    return peak * jnp.where(t < warmup, up, down)
+
+  return schedule
+
+
 def with_warmup(schedule: optax.Schedule, warmup_steps: int) -> optax.Schedule:
   """Linear warm-up from 0 to schedule(0) over warmup_steps, then schedule(t - warmup)."""
   if warmup_steps <= 0:
@@ -155,6 +177,11 @@ def with_warmup(schedule: optax.Schedule, warmup_steps: int) -> optax.Schedule:
 
 
 # ---- builders (config -> schedule) ------------------------------------------------
+
+def epochs_to_steps(num_epochs: float, steps_per_epoch: int) -> int:
+  """A run of num_epochs (possibly fractional, airbench's 9.9) in steps, rounded up."""
+  return int(math.ceil(num_epochs * steps_per_epoch - 1e-9))
+
 
 def _steps(epochs: float, steps_per_epoch: int) -> int:
   return int(round(epochs * steps_per_epoch))
@@ -249,6 +276,14 @@ def one_cycle(config, steps_per_epoch, num_train_steps):
                                         s.pct_start, s.div_factor, s.final_div_factor)
 
 
+@SCHEDULES.register('triangle')
+def triangle_schedule(config, steps_per_epoch, num_train_steps):
+  """airbench's triangle: start_scale * lr up to lr at pct_start, down to end_scale * lr."""
+  del steps_per_epoch
+  s = config.schedule
+  return triangle(config.optimizer.lr, num_train_steps, s.pct_start, s.start_scale, s.end_scale)
+
+
 def _clr(mode):
   def build(config, steps_per_epoch, num_train_steps):
     del num_train_steps
@@ -302,7 +337,7 @@ GALLERY = {
     'constant': {}, 'piecewise': {'boundaries_epochs': '10,20'}, 'step': {'decay_epochs': 8.0},
     'exponential': {'decay_epochs': 15.0}, 'time_based': {'time_decay': 0.003},
     'cosine': {'min_lr': 0.001}, 'warmup_cosine': {'warmup_epochs': 3.0},
-    'one_cycle': {}, 'triangular': {'min_lr': 0.02, 'step_size_epochs': 3.0},
+    'one_cycle': {}, 'triangle': {'pct_start': 0.23}, 'triangular': {'min_lr': 0.02, 'step_size_epochs': 3.0},
     'triangular2': {'min_lr': 0.02, 'step_size_epochs': 3.0},
     'exp_range': {'min_lr': 0.02, 'step_size_epochs': 3.0, 'gamma': 0.999},
     'sgdr': {'t0_epochs': 2.0, 't_mult': 2.0, 'min_lr': 0.001},
@@ -361,7 +396,7 @@ def main(argv):
       train_ds, _ = input_pipeline.load_splits(config)
       steps_per_epoch = train.steps_for(config, len(train_ds.labels))[0]
     num_train_steps = (config.num_train_steps if config.num_train_steps > 0
-                       else config.num_epochs * steps_per_epoch)
+                       else epochs_to_steps(config.num_epochs, steps_per_epoch))
     names = SCHEDULES.names() if f.all else None
     print(f'wrote {preview(config, steps_per_epoch, num_train_steps, f.out, names)}')
 

@@ -101,7 +101,8 @@ def main(argv):
         shape = (config.data.image_size,) * 2 + shape[2:]
       if config.data.channels:
         shape = shape[:2] + (config.data.channels,)
-    model = models.create_model(name, FLAGS.num_classes or 10)
+    options = models.model_options(config.model) if name == config.model.name else {}
+    model = models.create_model(name, FLAGS.num_classes or 10, **options)
     print(format_summary(name, model, shape))
 
   cli.run_main(run)

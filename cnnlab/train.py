@@ -6,6 +6,7 @@ random derives from config.seed: init and dropout/augmentation keys from
 `fold_in(key, step)`, the data order from `fold_in(key, epoch)`, so a run
 resumed from a checkpoint repeats the uninterrupted one exactly.
 """
+import dataclasses
 import functools
 import json
 import logging
@@ -28,11 +29,14 @@ from cnnlab import cli
 from cnnlab import finetune
 from cnnlab import history
 from cnnlab import input_pipeline
+from cnnlab import lookahead
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab import parallel
 from cnnlab import report
+from cnnlab import schedules
 from cnnlab import tensorboard
+from cnnlab import tta as tta_lib
 from cnnlab.errors import UserError
 from cnnlab.progress import ProgressBar
 
@@ -44,6 +48,8 @@ class TrainState(train_state.TrainState):
   # Statistics the input pipeline fitted on the training split (featurewise
   # mean/std, ZCA): checkpointed so evaluation applies the same ones.
   input_stats: Any
+  # cnnlab.lookahead's EMA of params and batch stats ({} when it is off).
+  lookahead: Any = dataclasses.field(default_factory=dict)
 
 
 class TrainingDiverged(UserError):
@@ -61,7 +67,29 @@ def create_train_state(rng: jax.Array, model, image_shape, tx: optax.GradientTra
                        input_stats: Any = None) -> TrainState:
   params, batch_stats = initialized(rng, model, image_shape)
   return TrainState.create(apply_fn=model.apply, params=params, tx=tx,
-                           batch_stats=batch_stats, input_stats=input_stats or {})
+                           batch_stats=batch_stats, input_stats=input_stats or {},
+                           lookahead={})
+
+
+def with_lookahead(state: TrainState, settings: Optional[lookahead.Settings]) -> TrainState:
+  """state with its lookahead EMA started from its current weights (when on)."""
+  if settings is None:
+    return state.replace(lookahead={})
+  return state.replace(lookahead=lookahead.init(state.params, state.batch_stats))
+
+
+def fit_model(state: TrainState, model, train_images: np.ndarray,
+              pipeline: augment.Pipeline, seed: int) -> TrainState:
+  """Sets the parameters a model fits from data (airbench's whitening conv).
+
+  They are fitted on up to models.FIT_IMAGES training images (a seeded random
+  subset), as the model will see them: through the eval pipeline.
+  """
+  if not hasattr(model, 'fit_params'):
+    return state
+  rows = np.random.default_rng(seed).permutation(len(train_images))[:models.FIT_IMAGES]
+  images = np.asarray(pipeline.eval(train_images[np.sort(rows)], state.input_stats))
+  return state.replace(params=models.fit_params(model, state.params, images))
 
 
 def cross_entropy_loss(logits, labels, label_smoothing: float = 0.0):
@@ -96,12 +124,14 @@ def augmented_images(state: TrainState, batch: Dict[str, jax.Array], aug_rng: ja
 
 def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *,
                pipeline: augment.Pipeline, label_smoothing: float = 0.0,
-               steps_per_epoch: Optional[int] = None
+               steps_per_epoch: Optional[int] = None,
+               lookahead_settings: Optional[lookahead.Settings] = None
                ) -> Tuple[TrainState, Dict[str, jax.Array]]:
   """One optimizer step on a (global) batch of uint8 images; returns batch means.
 
   batch: 'image' uint8 [B, H, W, C], 'label' int [B] and, optionally, 'id'
   int32 [B], the rows' indices in the training split (see augmented_images).
+  lookahead_settings: when given, the step ends with cnnlab.lookahead.update.
   """
   aug_rng, dropout_rng = jax.random.split(jax.random.fold_in(rng, state.step))
   images = augmented_images(state, batch, aug_rng, pipeline=pipeline,
@@ -117,6 +147,10 @@ def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *
   (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   state = state.apply_gradients(
       grads=grads, batch_stats=updates.get('batch_stats', state.batch_stats))
+  if lookahead_settings is not None:
+    ema, params, batch_stats = lookahead.update(lookahead_settings, state.step, state.lookahead,
+                                                state.params, state.batch_stats)
+    state = state.replace(params=params, batch_stats=batch_stats, lookahead=ema)
   accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
   return state, {'loss': loss, 'accuracy': accuracy}
 
@@ -131,14 +165,20 @@ def gather_train_step(state, data, indices, rng, **kwargs):
 
 
 def eval_step(state: TrainState, batch: Dict[str, jax.Array], *,
-              pipeline: augment.Pipeline) -> Tuple[Dict[str, jax.Array], jax.Array]:
+              pipeline: augment.Pipeline, tta: Optional[tta_lib.TTA] = None
+              ) -> Tuple[Dict[str, jax.Array], jax.Array]:
   """Sums over the rows where batch['mask'] is 1 (exact with a padded last batch).
+
+  tta: views whose predictions are combined (cnnlab.tta); None = the image.
 
   Returns (sums, probabilities): loss_sum, correct, count and the confusion
   counts [true, predicted], plus softmax probabilities per row.
   """
-  images = pipeline.eval(batch['image'], state.input_stats)
-  logits = state.apply_fn(_variables(state), images, train=False)
+  view_logits = []
+  for view in (tta.views if tta else (tta_lib.identity,)):
+    images = pipeline.eval(view(batch['image']), state.input_stats)
+    view_logits.append(state.apply_fn(_variables(state), images, train=False))
+  logits = tta_lib.combine(tta, view_logits) if tta else view_logits[0]
   mask = batch['mask'].astype(jnp.float32)
   labels = batch['label']
   predicted = jnp.argmax(logits, -1)
@@ -152,6 +192,15 @@ def eval_step(state: TrainState, batch: Dict[str, jax.Array], *,
       'confusion': jnp.round(onehot_true.T @ onehot_pred).astype(jnp.int32),
   }
   return sums, jax.nn.softmax(logits)
+
+
+def make_eval_fn(pipeline: augment.Pipeline, tta: str = ''):
+  """A jitted (state, batch) -> (sums, probabilities) for evaluate.
+
+  tta: a cnnlab.tta name; '' = plain evaluation (a UserError lists the names).
+  """
+  spec = tta_lib.get(tta) if tta else None
+  return jax.jit(functools.partial(eval_step, pipeline=pipeline, tta=spec))
 
 
 def pad_batches(images: np.ndarray, labels: np.ndarray, batch_size: int):
@@ -199,7 +248,7 @@ def state_is_finite(state: TrainState) -> jax.Array:
   its own: the update after the last finite loss can already overflow.
   """
   leaves = [x for x in jax.tree_util.tree_leaves((state.params, state.batch_stats,
-                                                   state.opt_state))
+                                                   state.opt_state, state.lookahead))
             if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
   return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else (
       jnp.bool_(True))
@@ -244,7 +293,7 @@ def steps_for(config: ml_collections.ConfigDict, num_train_images: int) -> Tuple
                     'training images: lower --config.batch_size')
   if config.num_train_steps > 0:
     return steps_per_epoch, config.num_train_steps
-  return steps_per_epoch, config.num_epochs * steps_per_epoch
+  return steps_per_epoch, schedules.epochs_to_steps(config.num_epochs, steps_per_epoch)
 
 
 def restore_or_init(ckpts: checkpoints.Checkpoints, state: TrainState, workdir: str
@@ -270,10 +319,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   train_ds, val_ds = input_pipeline.load_splits(config)
-  model = models.create_model(config.model.name, train_ds.num_classes)
+  model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
   steps_per_epoch, num_train_steps = steps_for(config, len(train_ds.labels))
-  tx = optimizers.create_optimizer(config, steps_per_epoch, num_train_steps)
+  tx = optimizers.create_optimizer(config, steps_per_epoch, num_train_steps,
+                                   frozen=models.frozen_params(model))
+  lookahead_settings = lookahead.settings(config, steps_per_epoch, num_train_steps)
+  tta_eval_fn = make_eval_fn(pipeline, config.tta) if config.tta else None  # names checked now
 
   meta = {'model': config.model.name, 'image_shape': list(train_ds.image_shape),
           'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
@@ -292,8 +344,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   input_stats = pipeline.fit(train_ds.images)
   state = create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
+  if ckpts.latest_step() is None:  # a resumed run restores its fitted parameters
+    state = fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from and ckpts.latest_step() is None:  # a resumed run keeps its own weights
     state = finetune.load_init(state, config.init_from, workdir if main else '')
+  state = with_lookahead(state, lookahead_settings)
   # Restore into the replicated template: every process reads its shards collectively.
   state = restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
@@ -306,7 +361,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   # steps_per_epoch lets the step derive the epoch from state.step (for
   # flip_lr(alternate=True)); the batches carry the examples' ids.
   step_kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing,
-                     steps_per_epoch=steps_per_epoch)
+                     steps_per_epoch=steps_per_epoch, lookahead_settings=lookahead_settings)
   on_device = config.data.on_device and jax.process_count() == 1
   if on_device:
     device_data = parallel.replicate(
@@ -314,7 +369,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     step_fn = jax.jit(functools.partial(gather_train_step, **step_kwargs), donate_argnums=0)
   else:
     step_fn = jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0)
-  eval_fn = jax.jit(functools.partial(eval_step, pipeline=pipeline))
+  eval_fn = make_eval_fn(pipeline)
+  # val_fraction=0 (train on everything, as airbench): no per-epoch val, and
+  # best/ is the last checkpoint.
+  has_val = len(val_ds.labels) > 0
   rows = parallel.process_rows(config.batch_size, mesh)
 
   best_accuracy = max((r['val_accuracy'] for r in records if 'val_accuracy' in r),
@@ -416,6 +474,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       bar.close()
       bar = None
       train_seconds = time.monotonic() - epoch_start
+      train_seconds_total = record.get('train_seconds_total', 0.0)  # the previous epoch's
       done = jax.device_get(epoch_metrics)
       record = {
           'epoch': epoch + 1, 'step': step,
@@ -423,8 +482,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           'train_accuracy': float(np.mean([m['accuracy'] for m in done])),
           'lr': optimizers.current_lr(state.opt_state),
           'images_per_sec': (step - epoch_first_step) * config.batch_size / train_seconds,
+          # Wall seconds of training steps alone (no evaluation or saving) so far.
+          'train_seconds_total': train_seconds_total + train_seconds,
       }
-      if (epoch + 1) % config.eval_every_epochs == 0 or step == num_train_steps:
+      if has_val and ((epoch + 1) % config.eval_every_epochs == 0 or step == num_train_steps):
         val = evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size)
         record.update(val_loss=val['loss'], val_accuracy=val['accuracy'])
         state = state.replace(opt_state=optimizers.after_eval(state.opt_state, val))
@@ -433,6 +494,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           save(best=True)
         else:
           evals_since_best += 1
+        if tta_eval_fn is not None and step == num_train_steps:
+          val = evaluate(state, val_ds, mesh, tta_eval_fn, config.eval_batch_size)
+          record.update(val_loss_tta=val['loss'], val_accuracy_tta=val['accuracy'])
       record['epoch_seconds'] = time.monotonic() - epoch_start
       record['elapsed_seconds'] = time.monotonic() - run_start
       if not config.checkpoint_every_steps or step == num_train_steps:
@@ -466,9 +530,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   finally:
     interrupt.stop()
   save()
+  if not has_val:
+    save(best=True)  # nothing to choose by: the best is the last
   interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
   tb.close()
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
-  report.after_training(workdir, ckpts, state, val_ds, mesh, eval_fn, config, meta)
+  report.after_training(workdir, ckpts, state, val_ds, mesh, tta_eval_fn or eval_fn, config,
+                        meta)
   ckpts.close()
   return record

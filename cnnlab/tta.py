@@ -1,27 +1,48 @@
-"""Test-time augmentation: average the predicted probabilities over fixed views.
+"""Test-time augmentation: combine the model's predictions over fixed views.
 
   python -m cnnlab.evaluate --workdir=runs/vgg --tta=flip
+  python -m cnnlab.evaluate --workdir=runs/fast --tta=airbench
   python -m cnnlab.predict --workdir=runs/vgg --input=test.npz --tta=flip
 
-A TTA name (from VIEWS) is a tuple of deterministic transforms of a uint8
-batch [B, H, W, C], applied before the run's eval pipeline (so fitted
-normalization such as ZCA sees each view as it saw training images). The
-model's probabilities are averaged over the views; loss and accuracy are
-those of the averaged prediction. With the single view `identity` the step
-computes exactly what train.eval_step computes.
+A TTA (registered by name in TTAS) is a tuple of deterministic transforms of
+a uint8 batch [B, H, W, C], applied before the run's eval pipeline (so fitted
+normalization such as ZCA sees each view as it saw training images), their
+weights (summing to 1) and how the views' outputs are combined:
+
+  'probabilities'  weighted mean of the softmax probabilities (flip);
+  'logits'         weighted mean of the logits (airbench's level 2).
+
+Loss and accuracy are those of the combined prediction. With the single
+view `identity` evaluation computes exactly what plain evaluation computes.
+train.make_eval_fn(pipeline, name) builds the jitted evaluation step.
 """
-import functools
-from typing import Callable, Dict, Sequence, Tuple
+import dataclasses
+from typing import Callable, Sequence, Tuple
 
 import jax
 import jax.numpy as jnp
 
-from cnnlab import augment
-from cnnlab import train
 from cnnlab.registry import Registry
 
 View = Callable[[jax.Array], jax.Array]
-VIEWS = Registry('test-time augmentation', '')
+COMBINE_MODES = ('probabilities', 'logits')
+
+
+@dataclasses.dataclass(frozen=True)
+class TTA:
+  """Views, their weights and how to combine them (hashable: bound statically)."""
+  views: Tuple[View, ...]
+  weights: Tuple[float, ...]
+  combine: str = 'probabilities'
+
+  def __post_init__(self):
+    if len(self.views) != len(self.weights) or abs(sum(self.weights) - 1.0) > 1e-9:
+      raise ValueError(f'TTA weights {self.weights} must be one per view and sum to 1')
+    if self.combine not in COMBINE_MODES:
+      raise ValueError(f'TTA combine={self.combine!r}: use one of {COMBINE_MODES}')
+
+
+TTAS = Registry('test-time augmentation', '')
 
 
 def identity(images: jax.Array) -> jax.Array:
@@ -32,55 +53,58 @@ def flip_lr(images: jax.Array) -> jax.Array:
   return images[:, :, ::-1]
 
 
-VIEWS.add('identity', (identity,))
+def translate(dy: int, dx: int) -> View:
+  """A view shifted by (dy, dx) pixels (content moves down / right for positive
+  values), the uncovered border filled by reflection without repeating the
+  edge pixel (torch / np.pad 'reflect', as airbench pads)."""
+
+  def view(images):
+    pad = max(abs(dy), abs(dx))
+    padded = jnp.pad(images, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode='reflect')
+    h, w = images.shape[1:3]
+    return padded[:, pad - dy:pad - dy + h, pad - dx:pad - dx + w]
+
+  view.__name__ = f'translate_{dy}_{dx}'
+  return view
+
+
+def _then(first: View, second: View) -> View:
+  view = lambda images: second(first(images))
+  view.__name__ = f'{first.__name__}_{second.__name__}'
+  return view
+
+
+TTAS.add('identity', TTA((identity,), (1.0,)))
 # The original and its mirror image: the usual TTA for natural images
 # (not for digits or text, where a mirror changes the class).
-VIEWS.add('flip', (identity, flip_lr))
+TTAS.add('flip', TTA((identity, flip_lr), (0.5, 0.5)))
+# airbench94's tta_level=2: half the weight on the image and its mirror, half
+# on both mirrored one-pixel translations (down-right and up-left), averaged
+# as logits: 1/4, 1/4 and 1/8 for each of the four translated views.
+_down_right, _up_left = translate(1, 1), translate(-1, -1)
+TTAS.add('airbench', TTA(
+    (identity, flip_lr, _down_right, _then(_down_right, flip_lr), _up_left,
+     _then(_up_left, flip_lr)),
+    (0.25, 0.25, 0.125, 0.125, 0.125, 0.125), combine='logits'))
+
+
+def get(name: str) -> TTA:
+  """TTA `name` (a UserError lists the known names)."""
+  return TTAS.get(name)
 
 
 def views(name: str) -> Tuple[View, ...]:
-  """The transforms of TTA `name` (a UserError lists the known names)."""
-  return VIEWS.get(name)
+  """The transforms of TTA `name`."""
+  return get(name).views
 
 
-def tta_eval_step(state: train.TrainState, batch: Dict[str, jax.Array], *,
-                  pipeline: augment.Pipeline, views: Sequence[View]  # pylint: disable=redefined-outer-name
-                  ) -> Tuple[Dict[str, jax.Array], jax.Array]:
-  """train.eval_step on the average of the views' probabilities.
-
-  Returns (sums, probabilities) as train.eval_step: loss_sum, correct, count,
-  confusion [true, predicted] over rows where batch['mask'] is 1.
-  """
-  logits = []
-  for view in views:
-    images = pipeline.eval(view(batch['image']), state.input_stats)
-    logits.append(state.apply_fn(train._variables(state), images, train=False))  # pylint: disable=protected-access
+def combine(tta: TTA, logits: Sequence[jax.Array]) -> jax.Array:
+  """Scores [B, K] whose softmax is the TTA's combined prediction."""
   if len(logits) == 1:
-    scores = logits[0]
-  else:
-    # log(mean_v softmax(logits_v)): logits whose softmax is the averaged probability.
-    log_probs = jnp.stack([jax.nn.log_softmax(x) for x in logits])
-    scores = jax.nn.logsumexp(log_probs, axis=0) - jnp.log(len(logits))
-  mask = batch['mask'].astype(jnp.float32)
-  labels = batch['label']
-  predicted = jnp.argmax(scores, -1)
-  num_classes = scores.shape[-1]
-  onehot_true = jax.nn.one_hot(labels, num_classes) * mask[:, None]
-  onehot_pred = jax.nn.one_hot(predicted, num_classes)
-  sums = {
-      'loss_sum': jnp.sum(train.cross_entropy_loss(scores, labels) * mask),
-      'correct': jnp.sum((predicted == labels) * mask),
-      'count': jnp.sum(mask),
-      'confusion': jnp.round(onehot_true.T @ onehot_pred).astype(jnp.int32),
-  }
-  return sums, jax.nn.softmax(scores)
-
-
-def eval_fn(pipeline: augment.Pipeline, name: str):
-  """A jitted (state, batch) -> (sums, probabilities) for train.evaluate.
-
-  An empty `name` is the plain train.eval_step.
-  """
-  if not name:
-    return jax.jit(functools.partial(train.eval_step, pipeline=pipeline))
-  return jax.jit(functools.partial(tta_eval_step, pipeline=pipeline, views=views(name)))
+    return logits[0]
+  weights = jnp.asarray(tta.weights, jnp.float32)[:, None, None]
+  if tta.combine == 'logits':
+    return jnp.sum(weights * jnp.stack(logits), axis=0)
+  # log(sum_v w_v softmax(logits_v)): logits whose softmax is the weighted mean.
+  log_probs = jnp.stack([jax.nn.log_softmax(x) for x in logits])
+  return jax.nn.logsumexp(log_probs, axis=0, b=weights)

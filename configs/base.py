@@ -48,6 +48,12 @@ def get_config():
   config.model = ml_collections.ConfigDict()
   # A name from cnnlab.models.MODELS (python -m cnnlab.summary lists them).
   config.model.name = 'vgg'
+  # Channels of each stage, for the models that take them (airbench:
+  # (64, 256, 256)); () = the model's own.
+  config.model.widths = ()
+  # Compute dtype of the models that take one (airbench): 'bfloat16' on a GPU
+  # (BatchNorm and parameters stay float32); '' = float32.
+  config.model.dtype = ''
 
   # ---- input transforms ---------------------------------------------------
   # Training-time augmentation pipeline in the cnnlab.augment mini-language,
@@ -95,6 +101,9 @@ def get_config():
   # Keras max_norm(c) kernel constraint: after each update every output unit's
   # kernel weights are rescaled to norm <= c (seed 002 used 3); 0 = off.
   config.optimizer.max_norm = 0.0
+  # airbench_sgd: the lr multiplier of BatchNorm biases (airbench: 64; their
+  # weight decay is not multiplied).
+  config.optimizer.norm_bias_lr_scale = 64.0
   # Clip the global gradient norm to this; 0 = off.
   config.optimizer.grad_clip_norm = 0.0
 
@@ -124,6 +133,11 @@ def get_config():
   config.schedule.div_factor = 25.0
   # and the final lr = start / final_div_factor (annealed far below the start).
   config.schedule.final_div_factor = 1e4
+  # triangle (airbench): the lr multiplier at step 0 (rising linearly to 1 at
+  # pct_start of the run) ...
+  config.schedule.start_scale = 0.2
+  # ... and at the last step (falling linearly from 1).
+  config.schedule.end_scale = 0.07
   # triangular / triangular2 / exp_range (Smith's CLR): half a cycle in epochs
   # (Smith and bckenstler: 2-8 epochs) ...
   config.schedule.step_size_epochs = 4.0
@@ -153,6 +167,24 @@ def get_config():
   # Regex over parameter paths ('Conv_0/kernel'); matching params stay frozen.
   config.freeze = ''
 
+  # Regex over parameter paths that train only for the first
+  # train_only_first_epochs epochs, then stay fixed (airbench: 'whiten/bias', 3).
+  config.train_only_first = ''
+  config.train_only_first_epochs = 0.0  # 0 = they train throughout
+
+  # ---- lookahead EMA of the weights (airbench) ----------------------------
+  config.lookahead = ml_collections.ConfigDict()
+  # Every this many steps, ema = decay * ema + (1 - decay) * weights, then the
+  # weights are set to ema (params and BatchNorm statistics); 0 = off.
+  config.lookahead.every_steps = 0
+  # Updates start at this epoch (before it the EMA just follows the weights).
+  config.lookahead.start_epochs = 0.0
+  # decay = base ** every_steps * (step / num_train_steps) ** power: barely
+  # any averaging early, the most at the end (airbench: 0.95, 3). The last
+  # step copies the EMA into the weights.
+  config.lookahead.decay_base = 0.95
+  config.lookahead.decay_power = 3.0  # the exponent of step / num_train_steps
+
   # ---- loss ---------------------------------------------------------------
   # Label smoothing: train against (1 - x) on the true class and x / K spread
   # over all K classes, which discourages over-confident logits (e.g. 0.1);
@@ -166,8 +198,9 @@ def get_config():
   # Batch size for evaluation (padded and masked, so any size is exact).
   config.eval_batch_size = 500
   # Passes over the training split (the seeds' unit); sets the run's length and
-  # the epoch-based schedules unless num_train_steps is given.
-  config.num_epochs = 10
+  # the epoch-based schedules unless num_train_steps is given. May be
+  # fractional (airbench: 9.9); the step count is rounded up.
+  config.num_epochs = 10.0
   # Total optimizer steps; -1 = num_epochs * (train images // batch_size).
   config.num_train_steps = -1
   # Validate every this many epochs (and always at the end).
@@ -180,6 +213,9 @@ def get_config():
   config.early_stopping_patience = 0
   # Update the progress bar / check the loss for NaN every this many steps.
   config.log_every_steps = 20
+  # Test-time augmentation for the end-of-training evaluation (a cnnlab.tta
+  # name: flip, airbench); '' = none. The val records get *_tta fields.
+  config.tta = ''
   # After training, evaluate the best checkpoint on val and write the figures
   # and per-class tables into <workdir>/report/ (False for quick experiments).
   config.report = True

@@ -26,6 +26,9 @@ EXPECTED = [
     ('resnet20', CIFAR, 10, 271_098, 269_722),
     ('resnet56', CIFAR, 10, 857_082, 853_018),
     ('resnet18', CIFAR, 10, 11_183_562, 11_173_962),
+    # airbench94 (64/256/256): params include the 288 fitted, frozen whitening
+    # weights; PyTorch's count adds 1,152 frozen BatchNorm scales (1,972,792).
+    ('airbench', CIFAR, 10, 1_973_944, 1_971_640),
 ]
 
 

@@ -179,7 +179,7 @@ def test_tta_identity_equals_plain_evaluation_and_flip_is_symmetric(trained):
   _, val = input_pipeline.load_splits(run.config)
 
   def evaluate(dataset, name):
-    return train.evaluate(run.state, dataset, run.mesh, tta.eval_fn(run.pipeline, name),
+    return train.evaluate(run.state, dataset, run.mesh, train.make_eval_fn(run.pipeline, name),
                           batch_size=8, with_probabilities=True)
 
   plain, identity = evaluate(val, ''), evaluate(val, 'identity')

@@ -148,7 +148,8 @@ def test_unknown_name_lists_known():
 
 def test_all_registered_are_tested():
   tested = {'constant', 'piecewise', 'step', 'exponential', 'time_based', 'cosine',
-            'warmup_cosine', 'one_cycle', 'sgdr', 'reduce_on_plateau', *schedules.CLR_MODES}
+            'warmup_cosine', 'one_cycle', 'sgdr', 'reduce_on_plateau', *schedules.CLR_MODES,
+            'triangle'}  # triangle: tests/test_airbench.py
   assert set(schedules.SCHEDULES.names()) == tested
 
 

@@ -309,6 +309,7 @@ class Airbench(nn.Module):
   num_classes: int = 10
   whiten_size: int = 2
   logit_scale: float = 1.0 / 9.0
+  head_init: str = ''  # 'unit_std': PyTorch's init rescaled to std 1 (airbench94_muon)
   dtype: Any = jnp.float32
 
   # Parameters set by fit_params and never changed by the optimizer.
@@ -321,8 +322,12 @@ class Airbench(nn.Module):
     for width in self.widths:
       x = ConvGroup(width, dtype=self.dtype)(x, train)
     x = max_pool(x, 3).reshape((x.shape[0], -1))
-    x = nn.Dense(self.num_classes, use_bias=False, kernel_init=torch_default_init,
-                 dtype=self.dtype)(x)
+    head_init = torch_default_init
+    if self.head_init == 'unit_std':
+      head_init = lambda *a: (lambda w: w / jnp.std(w))(torch_default_init(*a))
+    elif self.head_init:
+      raise UserError(f"model.head_init={self.head_init!r}: use 'unit_std' or ''")
+    x = nn.Dense(self.num_classes, use_bias=False, kernel_init=head_init, dtype=self.dtype)(x)
     return x.astype(jnp.float32) * self.logit_scale
 
   def fit_params(self, params, images):

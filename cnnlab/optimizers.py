@@ -50,6 +50,7 @@ DEFAULTS = {
                  {'learning_rate': 1e-3, 'rho': 0.95, 'eps': 1e-7}),
     # Neither library has it: airbench's values are in configs/airbench.py.
     'airbench_sgd': ({}, {}),
+    'airbench_muon': ({}, {}),
 }
 
 
@@ -136,6 +137,75 @@ def airbench_sgd(config, learning_rate):
       lambda path, leaf: 'norm_bias' if is_norm_bias(path, leaf) else 'other', params)
   return optax.multi_transform(
       {'norm_bias': group(o.norm_bias_lr_scale), 'other': group(1.0)}, labels)
+
+
+def normalize_weights() -> optax.GradientTransformation:
+  """Rescales each weight to Frobenius norm sqrt(its output channels) before the step.
+
+  airbench94_muon does `p *= sqrt(len(p)) / ||p||` (len = output channels in
+  PyTorch's [out, in, h, w]; Flax's last axis) before every Muon step: the
+  filters stay on a sphere and only their direction learns. Put it last in a
+  chain whose updates do not depend on the weights (Muon's): it adds the
+  move onto the sphere to them.
+  """
+
+  def update_fn(updates, state, params=None):
+    if params is None:
+      raise ValueError('normalize_weights needs params')
+    def move(u, p):
+      scale = jnp.sqrt(jnp.asarray(p.shape[-1], p.dtype)) / jnp.maximum(jnp.linalg.norm(p), 1e-12)
+      return u + (p * scale - p)
+    return jax.tree.map(move, updates, params), state
+
+  return optax.GradientTransformation(lambda params: optax.EmptyState(), update_fn)
+
+
+def _airbench_muon_label(path, leaf) -> str:
+  names = path_name(path)
+  if getattr(leaf, 'ndim', 0) == 4 and not names.startswith('whiten/'):
+    return 'filters'
+  if names.startswith('whiten/'):
+    return 'whiten_bias'
+  if is_norm_bias(path, leaf):
+    return 'norm_bias'
+  return 'head'
+
+
+@OPTIMIZERS.register('airbench_muon')
+def airbench_muon(config, learning_rate):
+  """airbench94_muon's optimizers: Muon on the conv filters, Nesterov SGD on the rest.
+
+  filters (4-D, whitening excluded): weights renormalized to norm sqrt(out
+    channels), then optax.contrib's Muon (momentum `momentum`, Nesterov, 3
+    Newton-Schulz steps) with dimension numbers reducing over (h, w, in) and
+    orthogonalizing per output channel, step lr (the scheduled learning_rate).
+  BatchNorm biases and the whitening bias at bias_lr, the head at head_lr:
+    PyTorch SGD(nesterov, momentum sgd_momentum) on the summed loss with
+    weight decay weight_decay * batch_size through the momentum, as airbench.
+  The scheduled multiplier (learning_rate / lr) scales every group; the
+  whitening bias additionally stops after train_only_first_epochs.
+  """
+  o = config.optimizer
+  multiplier = learning_rate / o.lr
+  batch = config.batch_size
+  decay = o.weight_decay * batch  # airbench: wd = 2e-6 * batch_size per step
+
+  def sgd_group(lr):
+    return optax.chain(
+        optax.add_decayed_weights(decay / (lr * batch)) if decay else optax.identity(),
+        optax.trace(decay=o.sgd_momentum, nesterov=True),
+        optax.scale(-lr * batch * multiplier))
+
+  dims = optax.contrib.MuonDimensionNumbers(reduction_axis=(0, 1, 2), output_axis=3)
+  muon = optax.chain(
+      optax.contrib.muon(learning_rate, ns_steps=3, beta=o.momentum, nesterov=True,
+                         muon_weight_dimension_numbers=lambda params: jax.tree.map(
+                             lambda _: dims, params)),
+      normalize_weights())
+  labels = lambda params: jax.tree_util.tree_map_with_path(_airbench_muon_label, params)
+  return optax.multi_transform(
+      {'filters': muon, 'norm_bias': sgd_group(o.bias_lr), 'whiten_bias': sgd_group(o.bias_lr),
+       'head': sgd_group(o.head_lr)}, labels)
 
 
 @OPTIMIZERS.register('adagrad')
@@ -308,7 +378,7 @@ def plateau_update(state: PlateauState, value: jax.Array) -> PlateauState:
 # ---- the optimizer ----------------------------------------------------------------
 
 # Optimizers that apply config.optimizer.weight_decay themselves.
-OWN_WEIGHT_DECAY = ('adamw', 'airbench_sgd')
+OWN_WEIGHT_DECAY = ('adamw', 'airbench_sgd', 'airbench_muon')
 
 
 def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,

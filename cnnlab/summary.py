@@ -15,6 +15,7 @@ if __name__ == '__main__':
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import math
+import re
 from typing import Any, List, Sequence, Tuple
 
 from absl import app
@@ -26,6 +27,7 @@ from ml_collections import config_flags
 
 from cnnlab import cli
 from cnnlab import models
+from cnnlab import optimizers
 from cnnlab.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -71,7 +73,11 @@ def layer_table(model: nn.Module, image_shape: Sequence[int]
 def format_summary(name: str, model: nn.Module, image_shape: Sequence[int]) -> str:
   rows, variables = layer_table(model, image_shape)
   total = count(variables)
-  trainable = count(variables.get('params', {}))
+  # Parameters the model fits from data and keeps fixed (airbench's whitening
+  # conv) are non-trainable, as Keras counts a layer with trainable=False.
+  frozen = re.compile(models.frozen_params(model) or r'(?!)')
+  trainable = sum(leaf.size for path, leaf in jax.tree_util.tree_leaves_with_path(
+      variables.get('params', {})) if not frozen.search(optimizers.path_name(path)))
   width = 74
   lines = [f'Model: "{name}"  input {tuple(image_shape)}', '=' * width,
            f'{"Layer (type)":<34}{"Output Shape":<26}{"Param #":>14}', '=' * width]

@@ -51,6 +51,11 @@ def get_config():
   # Channels of each stage, for the models that take them (airbench:
   # (64, 256, 256)); () = the model's own.
   config.model.widths = ()
+  # airbench: the factor on the logits; None = the model's (1/9).
+  config.model.logit_scale = ml_collections.config_dict.placeholder(float)
+  # airbench: 'unit_std' rescales the head's initial weights to std 1
+  # (airbench94_muon); '' = PyTorch's default init.
+  config.model.head_init = ''
   # Compute dtype of the models that take one (airbench): 'bfloat16' on a GPU
   # (BatchNorm and parameters stay float32); '' = float32.
   config.model.dtype = ''
@@ -104,6 +109,13 @@ def get_config():
   # airbench_sgd: the lr multiplier of BatchNorm biases (airbench: 64; their
   # weight decay is not multiplied).
   config.optimizer.norm_bias_lr_scale = 64.0
+  # airbench_muon (Muon on the conv filters at lr, SGD on the rest): the
+  # biases' lr (BatchNorm and whitening; airbench: 0.053) ...
+  config.optimizer.bias_lr = 0.053
+  # ... the linear head's lr (airbench: 0.67) ...
+  config.optimizer.head_lr = 0.67
+  # ... and their Nesterov momentum (optimizer.momentum is Muon's own, 0.6).
+  config.optimizer.sgd_momentum = 0.85
   # Clip the global gradient norm to this; 0 = off.
   config.optimizer.grad_clip_norm = 0.0
 

@@ -333,3 +333,47 @@ def test_val_fraction_zero_trains_and_keeps_the_last_as_best(folder, tmp_path):
   run = inference.load_run(workdir)  # evaluate / predict restore it
   assert run.step == 8
   assert jax.tree_util.tree_leaves(run.state.lookahead)
+
+
+def test_airbench_muon_step_on_4d_kernels_lowers_the_loss():
+  from configs import airbench_muon  # pylint: disable=g-import-not-at-top
+  config = airbench_muon.get_config()
+  config.batch_size = 8
+  rng = np.random.default_rng(0)
+  params = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32), {
+      'whiten': {'kernel': rng.normal(size=(2, 2, 3, 24)), 'bias': np.zeros(24)},
+      'ConvGroup_0': {'Conv_0': {'kernel': rng.normal(size=(3, 3, 24, 16)) / 15},
+                      'BatchNorm_0': {'bias': np.zeros(16)}},
+      'Dense_0': {'kernel': rng.normal(size=(16, 10))}})
+  labels = jax.tree_util.tree_map_with_path(optimizers._airbench_muon_label, params)  # pylint: disable=protected-access
+  assert labels == {'whiten': {'kernel': 'whiten_bias', 'bias': 'whiten_bias'},
+                    'ConvGroup_0': {'Conv_0': {'kernel': 'filters'},
+                                    'BatchNorm_0': {'bias': 'norm_bias'}},
+                    'Dense_0': {'kernel': 'head'}}
+  x = jnp.asarray(rng.normal(size=(8, 6, 6, 24)), jnp.float32)
+  target = jnp.asarray(rng.normal(size=(8, 10)), jnp.float32)
+
+  def loss_fn(p):
+    h = jax.lax.conv_general_dilated(x, p['ConvGroup_0']['Conv_0']['kernel'], (1, 1), 'SAME',
+                                     dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+    h = jnp.mean(jax.nn.relu(h + p['ConvGroup_0']['BatchNorm_0']['bias']), axis=(1, 2))
+    return jnp.mean((h @ p['Dense_0']['kernel'] / 16 - target) ** 2)
+
+  tx = optimizers.create_optimizer(config, 1, 20, frozen=r'^whiten/kernel$')
+  state, p = tx.init(params), params
+  losses = []
+  for _ in range(5):
+    loss, grads = jax.value_and_grad(loss_fn)(p)
+    losses.append(float(loss))
+    updates, state = tx.update(grads, state, p)
+    kernel = p['ConvGroup_0']['Conv_0']['kernel']
+    new = kernel + updates['ConvGroup_0']['Conv_0']['kernel']
+    # The step lands on the sphere of radius sqrt(16) plus an orthogonalized
+    # Muon update: its singular values near lr (3 Newton-Schulz steps: 0.3-1.7x).
+    on_sphere = kernel * 4.0 / jnp.linalg.norm(kernel)
+    singular = np.linalg.svd(np.asarray(new - on_sphere).reshape(-1, 16), compute_uv=False)
+    lr = optimizers.current_lr(state)
+    assert 0.3 * lr < singular.min() and singular.max() < 1.7 * lr, (singular, lr)
+    p = optax.apply_updates(p, updates)
+  assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.85 * losses[0], losses
+  np.testing.assert_array_equal(p['whiten']['kernel'], params['whiten']['kernel'])

@@ -54,6 +54,41 @@ def cpu_ghz() -> float:
     return 0.0
 
 
+def compiled_step(config, batch_size: int, num_images: int = 0):
+  """(compiled train step, its arguments, FLOPs per trained image) for `config`.
+
+  The step is cnnlab's own gather_train_step (augmentation, forward,
+  backward, optimizer, lookahead) on random uint8 images resident on the
+  device; the FLOPs are XLA's cost analysis of the compiled step.
+  """
+  config = config.copy_and_resolve_references()
+  config.batch_size = batch_size
+  n = num_images or 2 * batch_size
+  rng = np.random.default_rng(0)
+  images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+  labels = rng.integers(0, 10, n).astype(np.int32)
+  model = models.from_config(config.model, 10)
+  pipeline = augment.create_pipeline(config.augment)
+  tx = optimizers.create_optimizer(config, 2, 1000, frozen=models.frozen_params(model))
+  settings = lookahead.settings(config, 2, 1000)
+  state = train.create_train_state(jax.random.key(0), model, (32, 32, 3), tx, pipeline.fit(images))
+  state = train.with_lookahead(train.fit_model(state, model, images, pipeline, 0), settings)
+  step = jax.jit(functools.partial(train.gather_train_step, pipeline=pipeline,
+                                   label_smoothing=config.label_smoothing, steps_per_epoch=2,
+                                   lookahead_settings=settings), donate_argnums=0)
+  data = {'image': jnp.asarray(images), 'label': jnp.asarray(labels)}
+  index = jnp.arange(batch_size, dtype=jnp.int32)
+  compiled = step.lower(state, data, index, jax.random.key(1)).compile()
+  cost = compiled.cost_analysis()
+  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+  return compiled, (state, data, index), float(cost.get('flops', 0.0)) / batch_size
+
+
+def peak_gflops(flops_per_cycle: float = 32.0, ghz: float = 0.0) -> float:
+  """cores x GHz x fp32 FLOP per cycle per core."""
+  return (os.cpu_count() or 1) * (ghz or cpu_ghz()) * flops_per_cycle
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--widths', default='64,256,256')
@@ -65,29 +100,11 @@ def main():
 
   config = airbench.get_config()
   config.model.widths = tuple(int(w) for w in args.widths.split(','))
-  config.batch_size = args.batch_size
-  n = 2 * args.batch_size
-  rng = np.random.default_rng(0)
-  images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
-  labels = rng.integers(0, 10, n).astype(np.int32)
-  model = models.from_config(config.model, 10)
-  pipeline = augment.create_pipeline(config.augment)
-  tx = optimizers.create_optimizer(config, 2, 1000, frozen=models.frozen_params(model))
-  settings = lookahead.settings(config, 2, 1000)
-  state = train.create_train_state(jax.random.key(0), model, (32, 32, 3), tx, pipeline.fit(images))
-  state = train.with_lookahead(train.fit_model(state, model, images, pipeline, 0), settings)
-  step = jax.jit(functools.partial(train.gather_train_step, pipeline=pipeline,
-                                   label_smoothing=0.2, steps_per_epoch=2,
-                                   lookahead_settings=settings), donate_argnums=0)
-  data = {'image': jnp.asarray(images), 'label': jnp.asarray(labels)}
-  index = jnp.arange(args.batch_size, dtype=jnp.int32)
-  key = jax.random.key(1)
   start = time.perf_counter()
-  compiled = step.lower(state, data, index, key).compile()
+  compiled, (state, data, index), flops_per_image = compiled_step(config, args.batch_size)
   compile_s = time.perf_counter() - start
-  cost = compiled.cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  flops_per_image = float(cost.get('flops', 0.0)) / args.batch_size
+  key = jax.random.key(1)
+  n = data['label'].shape[0]
   state, metrics = compiled(state, data, index, key)  # warm-up
   jax.block_until_ready(metrics)
   times = []
@@ -98,19 +115,19 @@ def main():
     times.append(time.perf_counter() - start)
   seconds = float(np.median(times))
   images_per_s = args.batch_size / seconds
-  cores = os.cpu_count()
   ghz = args.ghz or cpu_ghz()
-  peak = cores * ghz * args.flops_per_cycle
+  peak = peak_gflops(args.flops_per_cycle, ghz)
   measured = matmul_peak()
   achieved = images_per_s * flops_per_image / 1e9
   params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
   print(f'widths {args.widths}  batch {args.batch_size}  params {params:,}')
-  print(f'compile {compile_s:.1f} s; step median {seconds * 1e3:.0f} ms over {args.steps}')
+  print(f'compile {compile_s:.1f} s (includes fitting the whitening conv); '
+        f'step median {seconds * 1e3:.0f} ms over {args.steps}')
   print(f'images/s {images_per_s:.1f}')
   print(f'GFLOP per trained image (XLA cost analysis) {flops_per_image / 1e9:.3f}')
   print(f'achieved {achieved:.1f} GFLOP/s')
-  print(f'peak {peak:.0f} GFLOP/s ({cores} cores x {ghz:.2f} GHz x {args.flops_per_cycle:g}) '
-        f'-> {100 * achieved / peak:.1f}% of peak')
+  print(f'peak {peak:.0f} GFLOP/s ({os.cpu_count()} cores x {ghz:.2f} GHz x '
+        f'{args.flops_per_cycle:g}) -> {100 * achieved / peak:.1f}% of peak')
   print(f'fp32 matmul 2048^3 under XLA {measured:.0f} GFLOP/s -> {100 * achieved / measured:.1f}% '
         'of what a matmul reaches')
 

@@ -377,3 +377,44 @@ def test_airbench_muon_step_on_4d_kernels_lowers_the_loss():
     p = optax.apply_updates(p, updates)
   assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.85 * losses[0], losses
   np.testing.assert_array_equal(p['whiten']['kernel'], params['whiten']['kernel'])
+
+
+def test_airbench_tta_evaluation_equals_weighted_logits_of_its_views(folder, tmp_path):
+  config = tiny_airbench(folder, tmp_path, num_epochs=1.0)
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  run = inference.load_run(workdir)
+  _, val = input_pipeline.load_splits(config)
+  result = train.evaluate(run.state, val, run.mesh, train.make_eval_fn(run.pipeline, 'airbench'),
+                          batch_size=4, with_probabilities=True)
+  # By hand: the six views with np.pad, the model applied to each, logits weighted.
+  images = val.images
+  padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode='reflect')
+  h, w = images.shape[1:3]
+  views = [images, images[:, :, ::-1], padded[:, :h, :w], padded[:, :h, :w][:, :, ::-1],
+           padded[:, 2:, 2:], padded[:, 2:, 2:][:, :, ::-1]]
+  weights = [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
+  variables = {'params': run.state.params, 'batch_stats': run.state.batch_stats}
+  logits = sum(wt * np.asarray(run.state.apply_fn(
+      variables, run.pipeline.eval(v, run.state.input_stats), train=False))
+               for wt, v in zip(weights, views))
+  expected = np.exp(logits - logits.max(-1, keepdims=True))
+  expected /= expected.sum(-1, keepdims=True)
+  np.testing.assert_allclose(result['probabilities'], expected, rtol=1e-4, atol=1e-6)
+  assert result['accuracy'] == pytest.approx(np.mean(expected.argmax(-1) == val.labels))
+  assert result['count'] == len(val.labels) == int(np.sum(result['confusion']))
+
+
+def test_bfloat16_compute_keeps_batchnorm_and_params_in_float32():
+  model = models.create_model('airbench', 10, widths=(8, 16), dtype=jnp.bfloat16)
+  x = jnp.asarray(smooth_images(4, 16))
+  variables = model.init(jax.random.key(0), x, train=False)
+  assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(variables))
+  logits, updates = model.apply(variables, x, train=True, mutable=['batch_stats'])
+  assert logits.dtype == jnp.float32
+  assert all(leaf.dtype == jnp.float32 for leaf in jax.tree_util.tree_leaves(updates))
+  full = models.create_model('airbench', 10, widths=(8, 16)).apply(variables, x, train=False)
+  half = model.apply(variables, x, train=False)
+  np.testing.assert_allclose(half, full, rtol=0.1, atol=0.05)  # bf16: ~3 digits
+  jaxpr = str(jax.make_jaxpr(lambda v: model.apply(v, x, train=False))(variables))
+  assert 'bf16' in jaxpr

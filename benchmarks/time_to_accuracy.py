@@ -1,0 +1,172 @@
+r"""Validation accuracy against wall-clock seconds: the airbench recipes beside the seed's.
+
+  bash benchmarks/time_to_accuracy.sh runs/tta airbench:0 airbench_cpu:0 ...   # train
+  python benchmarks/time_to_accuracy.py --root=runs/tta                        # summarize
+
+Reads every `<root>/<config>_s<seed>/` workdir that benchmarks/time_to_accuracy.sh
+trained (configs/<config>.py with --config.seed=<seed>), and writes into --out:
+  time_to_accuracy.png  val accuracy against wall-clock seconds, one line per run
+  time_to_accuracy.md   per run and per config: final val accuracy with and
+                        without TTA (mean +- std over seeds), wall seconds,
+                        seconds to each target, images/s, and the % of the
+                        CPU's fp32 peak the training step reaches (FLOPs per
+                        image from XLA's cost analysis of the compiled step,
+                        benchmarks/airbench_speed.py).
+Wall-clock seconds are the run's `elapsed_seconds` (data loading excluded;
+compilation, evaluation and checkpoints included), images/s the median over
+epochs after the first (which includes compilation).
+"""
+import argparse
+import collections
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+import ml_collections
+import numpy as np
+
+from cnnlab import figures
+from cnnlab import history
+
+TARGETS = (0.90, 0.935)
+
+
+def load_runs(root: str):
+  """[{name, config, seed, records, meta}] for each finished-or-not workdir under root."""
+  runs = []
+  for entry in sorted(os.listdir(root)):
+    workdir = os.path.join(root, entry)
+    if not os.path.exists(os.path.join(workdir, 'meta.json')) or '_s' not in entry:
+      continue
+    name, seed = entry.rsplit('_s', 1)
+    with open(os.path.join(workdir, 'meta.json')) as f:
+      meta = json.load(f)
+    records = history.read(workdir)
+    if records:
+      runs.append(dict(name=name, seed=int(seed), records=records, meta=meta, workdir=workdir))
+  return runs
+
+
+def seconds_to(records, target: float):
+  for r in records:
+    if r.get('val_accuracy', -1) >= target:
+      return r['elapsed_seconds']
+  return None
+
+
+def summarize_run(run, gflop_per_image, peak):
+  records = run['records']
+  last = records[-1]
+  rates = [r['images_per_sec'] for r in records[1:]] or [records[0]['images_per_sec']]
+  rate = float(np.median(rates))
+  done = last['step'] >= run['meta']['num_train_steps']
+  return dict(
+      name=run['name'], seed=run['seed'], epochs=last['epoch'], done=done,
+      val=last.get('val_accuracy'), val_tta=last.get('val_accuracy_tta'),
+      wall=last['elapsed_seconds'], images_per_sec=rate,
+      pct_peak=(100 * rate * gflop_per_image / peak if gflop_per_image and peak else None),
+      **{f'to_{t}': seconds_to(records, t) for t in TARGETS})
+
+
+def _fmt(value, spec):
+  return '' if value is None else format(value, spec)
+
+
+def _mean_std(values):
+  values = [v for v in values if v is not None]
+  if not values:
+    return ''
+  if len(values) == 1:
+    return f'{values[0]:.4f}'
+  return f'{np.mean(values):.4f} +- {np.std(values, ddof=1):.4f}'
+
+
+def markdown(rows, flops):
+  head = ('| run | epochs | val acc | val acc TTA | wall s | '
+          + ' | '.join(f's to {t:.1%}' for t in TARGETS) + ' | images/s | % of peak |')
+  lines = [head, '|' + '---|' * (head.count('|') - 1)]
+  for r in rows:
+    lines.append(
+        f"| {r['name']} s{r['seed']}{'' if r['done'] else ' (unfinished)'} | {r['epochs']} | "
+        f"{_fmt(r['val'], '.4f')} | {_fmt(r['val_tta'], '.4f')} | {r['wall']:.0f} | "
+        + ' | '.join(_fmt(r[f'to_{t}'], '.0f') or 'not reached' for t in TARGETS)
+        + f" | {r['images_per_sec']:.0f} | {_fmt(r['pct_peak'], '.0f')} |")
+  lines += ['', '| config | n (finished) | val acc mean +- std | with TTA | wall s mean | '
+            'GFLOP per trained image |', '|---|---|---|---|---|---|']
+  by_name = collections.defaultdict(list)
+  for r in rows:
+    if r['done']:
+      by_name[r['name']].append(r)
+  for name, group in by_name.items():
+    lines.append(f"| {name} | {len(group)} | {_mean_std([r['val'] for r in group])} | "
+                 f"{_mean_std([r['val_tta'] for r in group])} | "
+                 f"{np.mean([r['wall'] for r in group]):.0f} | "
+                 f"{_fmt(flops.get(name), '.3f')} |")
+  return '\n'.join(lines) + '\n'
+
+
+def figure(runs, path):
+  fig = figures.Figure(figsize=(7, 4.5))
+  ax = fig.add_subplot()
+  colours = {}
+  for run in runs:
+    colour = colours.setdefault(run['name'], f'C{len(colours)}')
+    points = [(r['elapsed_seconds'], r['val_accuracy']) for r in run['records']
+              if 'val_accuracy' in r]
+    if points:
+      x, y = zip(*points)
+      ax.plot(np.asarray(x) / 60, y, '-o', ms=3, color=colour,
+              label=run['name'] if run['seed'] == min(
+                  r['seed'] for r in runs if r['name'] == run['name']) else None)
+  for t in TARGETS:
+    ax.axhline(t, color='grey', lw=0.7, ls='--')
+  ax.set_xlabel('wall-clock minutes (this CPU)')
+  ax.set_ylabel('val accuracy (5,000 held-out training images)')
+  ax.set_ylim(0.4, 1.0)
+  ax.grid(alpha=0.3)
+  ax.legend(loc='lower right')
+  return figures.save(fig, path)
+
+
+def step_flops(name: str, batch_size: int):
+  """GFLOP per trained image of configs/<name>.py's compiled step (XLA cost analysis)."""
+  import importlib
+  import airbench_speed
+  config = importlib.import_module(f'configs.{name}').get_config()
+  _, _, flops = airbench_speed.compiled_step(config, batch_size)
+  return flops / 1e9
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--root', default='runs/tta')
+  parser.add_argument('--out', default='benchmarks/time_to_accuracy')
+  parser.add_argument('--flops_per_cycle', type=float, default=32.0,
+                      help='fp32 FLOP per cycle per core (Zen 4, AVX-512 on 256-bit units: 32)')
+  parser.add_argument('--ghz', type=float, default=0.0)
+  args = parser.parse_args()
+  runs = load_runs(args.root)
+  if not runs:
+    sys.exit(f'no runs under {args.root}: train them with benchmarks/time_to_accuracy.sh')
+  os.makedirs(args.out, exist_ok=True)
+  from airbench_speed import peak_gflops
+  peak = peak_gflops(args.flops_per_cycle, args.ghz)
+  flops = {}
+  for run in runs:
+    if run['name'] not in flops:
+      config = ml_collections.ConfigDict(run['meta']['config'])
+      flops[run['name']] = step_flops(run['name'], config.batch_size)
+  rows = [summarize_run(run, flops[run['name']], peak) for run in runs]
+  text = (f'Peak: {peak:.0f} GFLOP/s ({os.cpu_count()} cores x {args.flops_per_cycle:g} FLOP/cycle '
+          f'x clock).\n\n' + markdown(rows, flops))
+  with open(os.path.join(args.out, 'time_to_accuracy.md'), 'w') as f:
+    f.write(text)
+  figure(runs, os.path.join(args.out, 'time_to_accuracy.png'))
+  print(text)
+
+
+if __name__ == '__main__':
+  main()

@@ -363,10 +363,16 @@ def plateau_update(state: PlateauState, value: jax.Array) -> PlateauState:
   """One ReduceLROnPlateau.on_epoch_end (Keras' logic) for monitored `value`."""
   value = jnp.where(state.maximize == 1, -value, value)
   in_cooldown = state.cooldown_left > 0
+  # Keras counts the cooldown down first, resetting the wait, and then asks
+  # again whether it is in cooldown: the evaluation that ends a cooldown
+  # already counts as a bad one.
   cooldown_left = jnp.where(in_cooldown, state.cooldown_left - 1, 0)
+  still_cooling = cooldown_left > 0
   improved = value < state.best - state.min_delta
-  num_bad = jnp.where(improved | in_cooldown, 0, state.num_bad + 1)
-  reduce = (num_bad >= state.patience) & (state.scale > state.min_scale)
+  num_bad = jnp.where(in_cooldown, 0, state.num_bad)
+  num_bad = jnp.where(improved, 0, jnp.where(still_cooling, num_bad, num_bad + 1))
+  reduce = (~improved & ~still_cooling & (num_bad >= state.patience)
+            & (state.scale > state.min_scale))
   return state._replace(
       best=jnp.where(improved, value, state.best),
       scale=jnp.where(reduce, jnp.maximum(state.scale * state.factor, state.min_scale),

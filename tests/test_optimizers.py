@@ -163,25 +163,59 @@ def test_current_lr_follows_the_schedule():
   np.testing.assert_allclose(lrs, [0.1, 0.1, 0.05, 0.05])
 
 
-def test_reduce_on_plateau_scales_lr_like_keras():
-  config = make_config('sgd', lr=0.1, **{'schedule.name': 'reduce_on_plateau',
-                                          'schedule.plateau_patience': 2,
-                                          'schedule.plateau_factor': 0.5,
-                                          'schedule.plateau_cooldown': 1,
-                                          'schedule.plateau_min_lr': 0.02})
+def keras_plateau_lrs(values, monitor='val_loss', lr=0.1, **settings):
+  """The lr after each epoch of the real Keras ReduceLROnPlateau, driven with `values`."""
+  import keras  # pylint: disable=g-import-not-at-top
+  model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+  model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss='mse')
+  mode = 'max' if 'accuracy' in monitor else 'min'
+  callback = keras.callbacks.ReduceLROnPlateau(monitor=monitor, mode=mode, verbose=0, **settings)
+  callback.set_model(model)
+  callback.on_train_begin()
+  lrs = []
+  for epoch, value in enumerate(values):
+    callback.on_epoch_end(epoch, {monitor: value})
+    lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+  return lrs
+
+
+PLATEAU_CASES = [
+    # Improves, then stalls: a drop after 2 bad evaluations, cooldowns, the floor.
+    ('val_loss', dict(patience=2, factor=0.5, cooldown=1, min_lr=0.02),
+     [1.0, 0.9, 0.95, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97]),
+    ('val_loss', dict(patience=1, factor=0.1, cooldown=2, min_lr=0.0),
+     [1.0, 1.1, 1.2, 0.5, 0.6, 0.7, 0.8, 0.4, 0.9, 0.9, 0.9, 0.9]),
+    ('val_loss', dict(patience=3, factor=0.2, cooldown=0, min_lr=0.001, min_delta=0.05),
+     [1.0, 0.97, 0.96, 0.9, 0.89, 0.88, 0.87, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8]),
+    ('val_accuracy', dict(patience=1, factor=0.5, cooldown=1, min_lr=0.0),
+     [0.5, 0.6, 0.6, 0.55, 0.7, 0.7, 0.7, 0.71, 0.7, 0.7]),
+]
+
+
+@pytest.mark.parametrize('monitor,settings,values', PLATEAU_CASES)
+def test_reduce_on_plateau_equals_the_keras_callback(monitor, settings, values):
+  config = make_config('sgd', lr=0.1, **{
+      'schedule.name': 'reduce_on_plateau', 'schedule.plateau_monitor': monitor,
+      'schedule.plateau_patience': settings['patience'],
+      'schedule.plateau_factor': settings['factor'],
+      'schedule.plateau_cooldown': settings['cooldown'],
+      'schedule.plateau_min_lr': settings['min_lr'],
+      'schedule.plateau_min_delta': settings.get('min_delta', 1e-4)})
   params = {'w': jnp.array([1.0])}
   tx = optimizers.create_optimizer(config, 10, 100)
   _, state = step(tx, params, {'w': jnp.array([1.0])})
   lrs = []
-  # Improves, then stalls: reduce after 2 bad evals, cooldown 1, then 2 more bad.
-  for loss in [1.0, 0.9, 0.95, 0.9, 0.91, 0.92, 0.93, 0.94, 0.95, 0.96, 0.97]:
-    state = optimizers.after_eval(state, {'loss': loss, 'accuracy': 0.5})
+  for value in values:
+    metrics = {'loss': value, 'accuracy': 0.5} if monitor == 'val_loss' else {
+        'loss': 1.0, 'accuracy': value}
+    state = optimizers.after_eval(state, metrics)
     lrs.append(optimizers.current_lr(state))
-  np.testing.assert_allclose(lrs, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025,
-                                   0.02, 0.02], rtol=1e-6)
+  keras_settings = dict(settings, min_delta=settings.get('min_delta', 1e-4))
+  np.testing.assert_allclose(lrs, keras_plateau_lrs(values, monitor, **keras_settings),
+                             rtol=1e-6)
   # The scale multiplies the update, i.e. the lr actually used.
   new, _ = step(tx, params, {'w': jnp.array([1.0])}, state)
-  np.testing.assert_allclose(new['w'], 1.0 - 0.02, rtol=1e-6)
+  np.testing.assert_allclose(new['w'], 1.0 - lrs[-1], rtol=1e-6)
 
 
 def test_reduce_on_plateau_on_accuracy():

@@ -309,6 +309,12 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int
 def load_splits(config: ml_collections.ConfigDict) -> Tuple[Dataset, Dataset]:
   """(train, val) carved from the source's training data with config.seed."""
   data = load_dataset(config.data, 'train')
+  if data.num_classes < 2:
+    raise UserError(
+        f'the {config.data.name} data at {config.data.dir!r} has {data.num_classes} class(es) '
+        f'({", ".join(map(str, data.class_names)) or "none"}): a classifier needs at least 2. '
+        'An image folder needs one sub-folder per class (<dir>/<class>/*.jpg); an arrays file '
+        'needs at least two distinct labels.')
   if not 0.0 <= config.data.val_fraction < 1.0:
     raise UserError(f'data.val_fraction={config.data.val_fraction} must be in [0, 1)')
   if 0 < config.data.max_examples < len(data.labels):

@@ -184,3 +184,15 @@ def test_load_splits_subsample_and_unknown_dataset(tmp_path):
   config.data.name = 'imagenet'
   with pytest.raises(UserError, match='Known datasets: arrays, cifar10'):
     input_pipeline.load_splits(config)
+
+
+def test_fewer_than_two_classes_is_refused(tmp_path):
+  root = make_image_folder(tmp_path / 'one', classes=('cat',), per_class=6, size=8)
+  config = base.get_config()
+  config.data.dir, config.data.cache_dir = root, str(tmp_path / 'cache')
+  with pytest.raises(UserError, match=r"1 class\(es\) \(cat\): a classifier needs at least 2"):
+    input_pipeline.load_splits(config)
+  config.data.name, config.data.dir = 'arrays', str(tmp_path / 'one.npz')
+  np.savez(config.data.dir, images=np.zeros((4, 8, 8, 1), np.uint8), labels=np.full(4, 3))
+  with pytest.raises(UserError, match='at least two distinct labels'):
+    input_pipeline.load_splits(config)

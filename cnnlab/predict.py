@@ -48,6 +48,8 @@ flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True
 flags.DEFINE_string('input', None, 'Folder of images, or a .npz/.npy arrays file.',
                     required=True)
 flags.DEFINE_string('output', 'submission.csv', 'CSV to write: id,label[,probabilities].')
+flags.DEFINE_string('label_column', 'label', "Header of the predicted-label column (seed 003's "
+                    "Kaggle submission: target).")
 flags.DEFINE_bool('probabilities', False, 'Add a probability column per class.')
 flags.DEFINE_string('tta', '', 'Test-time augmentation: identity | flip | airbench; empty = none.')
 flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
@@ -162,18 +164,26 @@ def predict_probabilities(run, images: np.ndarray, tta: str = '',
   return result['probabilities']
 
 
+def label_text(value: Any) -> str:
+  """A label as a submission expects it: 3.0 (an arrays file's float labels) as 3."""
+  if isinstance(value, (float, np.floating)) and float(value).is_integer():
+    return str(int(value))
+  return str(value)
+
+
 def write_csv(path: str, ids: Sequence[Any], label_values: Sequence[Any],
-              probabilities: np.ndarray, with_probabilities: bool = False) -> int:
-  """Writes id,label[,p per class]; labels are label_values[argmax]. Returns the rows."""
+              probabilities: np.ndarray, with_probabilities: bool = False,
+              label_column: str = 'label') -> int:
+  """Writes id,<label_column>[,p per class]; labels are label_values[argmax]. Returns the rows."""
   predicted = np.asarray(probabilities).argmax(-1)
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   tmp = f'{path}.tmp{os.getpid()}'
   with open(tmp, 'w', newline='') as f:
     writer = csv.writer(f, lineterminator='\n')
-    writer.writerow(['id', 'label'] + ([str(v) for v in label_values]
-                                       if with_probabilities else []))
+    writer.writerow(['id', label_column] + ([label_text(v) for v in label_values]
+                                            if with_probabilities else []))
     for i, (id_, k) in enumerate(zip(ids, predicted)):
-      row = [id_, label_values[k]]
+      row = [id_, label_text(label_values[k])]
       if with_probabilities:
         row += [f'{p:.6f}' for p in probabilities[i]]
       writer.writerow(row)
@@ -188,13 +198,15 @@ def main(argv):
   def run_predict():
     from cnnlab import inference, parallel, tta  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
-    tta.get(FLAGS.tta)  # an unknown --tta fails before decoding
+    if FLAGS.tta:
+      tta.get(FLAGS.tta)  # an unknown --tta fails before decoding
     images, ids = load_inputs(FLAGS.input, run.meta['image_shape'], run.config.data)
     probabilities = predict_probabilities(run, images, FLAGS.tta, FLAGS.batch_size or None)
     if not parallel.is_main_process():
       return
     label_values = run.meta['label_values']
-    rows = write_csv(FLAGS.output, ids, label_values, probabilities, FLAGS.probabilities)
+    rows = write_csv(FLAGS.output, ids, label_values, probabilities, FLAGS.probabilities,
+                     FLAGS.label_column)
     counts = np.bincount(probabilities.argmax(-1), minlength=len(label_values))
     spread = ', '.join(f'{v}: {c}' for v, c in zip(label_values, counts))
     print(f'{rows} predictions (step {run.step}{", TTA " + FLAGS.tta if FLAGS.tta else ""}) '

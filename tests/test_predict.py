@@ -87,3 +87,24 @@ def test_bad_inputs_are_explained(run, tmp_path):
   np.save(tmp_path / 'bare.npy', np.zeros((4, 8, 8), np.uint8))
   images, ids = predict.load_inputs(str(tmp_path / 'bare.npy'), shape, data)
   assert images.shape == (4, 8, 8, 1) and ids == [0, 1, 2, 3]
+
+
+def test_kaggle_target_column_without_tta_and_float_labels_as_integers(run, tmp_path):
+  out = str(tmp_path / 'kaggle.csv')
+  result = run_module('cnnlab.predict', f'--workdir={run["workdir"]}',
+                      f'--input={run["tmp"] / "test.npz"}', f'--output={out}',
+                      '--label_column=target')
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = _read(out)
+  assert rows[0] == ['id', 'target'] and len(rows) == 21
+  assert {r[1] for r in rows[1:]} <= {'1', '2', '3', '4', '5'}
+  # Seed 003's labels are floats 1.0..5.0 in its .npy: written as integers.
+  path = str(tmp_path / 'floats.csv')
+  probabilities = np.eye(5)[[4, 0, 2]]
+  predict.write_csv(path, [7, 8, 9], [1.0, 2.0, 3.0, 4.0, 5.0], probabilities,
+                    with_probabilities=True, label_column='target')
+  assert _read(path) == [['id', 'target', '1', '2', '3', '4', '5'],
+                         ['7', '5', '0.000000', '0.000000', '0.000000', '0.000000', '1.000000'],
+                         ['8', '1', '1.000000', '0.000000', '0.000000', '0.000000', '0.000000'],
+                         ['9', '3', '0.000000', '0.000000', '1.000000', '0.000000', '0.000000']]
+  assert predict.label_text(2.5) == '2.5' and predict.label_text('cat') == 'cat'

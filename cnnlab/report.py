@@ -310,8 +310,10 @@ def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
   if not parallel.is_main_process():
     return None
   try:
+    # With config.tta, eval_fn is the TTA evaluation (train.make_eval_fn): say so.
+    tta = {'tta': config.tta} if config.get('tta') else {}
     written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step,
-                                meta, data_dir=config.data.dir, data_name=config.data.name)
+                                meta, data_dir=config.data.dir, data_name=config.data.name, **tta)
   except Exception:  # pylint: disable=broad-except
     # The run itself is complete and checkpointed: a failing figure must not
     # turn it into a failed run. `python -m cnnlab.evaluate` retries the report.

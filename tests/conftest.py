@@ -37,6 +37,11 @@ def tiny_config(data_dir, tmp_path, **overrides):
   config.num_epochs = 2
   config.log_every_steps = 1
   config.report = False  # the report has its own tests
+  return with_overrides(config, overrides)
+
+
+def with_overrides(config, overrides):
+  """config with {'a.b': value} fields set (as --config.a.b=value would)."""
   for key, value in overrides.items():
     target = config
     *path, leaf = key.split('.')

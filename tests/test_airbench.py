@@ -30,6 +30,7 @@ from cnnlab import train
 from cnnlab import tta
 from configs import airbench
 from conftest import make_image_folder
+from conftest import with_overrides
 
 
 def smooth_images(n=64, size=12, seed=0):
@@ -236,13 +237,7 @@ def tiny_airbench(data_dir, tmp_path, **overrides):
   config.log_every_steps = 1
   config.max_checkpoints_to_keep = 20
   config.report = False
-  for key, value in overrides.items():
-    target = config
-    *path, leaf = key.split('.')
-    for p in path:
-      target = target[p]
-    target[leaf] = value
-  return config
+  return with_overrides(config, overrides)
 
 
 def restore_latest(workdir, step):

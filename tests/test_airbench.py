@@ -6,7 +6,6 @@ airbench's parameter groups; the triangle schedule and the lookahead EMA
 against airbench's formulas; airbench TTA against views built with np.pad;
 and the training loop's freezing, lookahead resume and val_fraction=0.
 """
-import dataclasses
 import math
 import os
 import shutil

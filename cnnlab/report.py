@@ -294,6 +294,9 @@ def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
     return None
   if not len(val_ds.labels):  # val_fraction=0: nothing to evaluate, but the curves
     if parallel.is_main_process():
+      logging.info('No validation split (data.val_fraction=0): nothing to report on but the '
+                   'training curves in %s. Evaluate the run on held-out data with: python -m '
+                   'cnnlab.evaluate --workdir=%s --data_dir=<folder>', report_dir(workdir), workdir)
       return {'curves.png': figures.save(
           figures.curves_figure(history.read(workdir)),
           os.path.join(report_dir(workdir), 'curves.png'))}

@@ -150,6 +150,51 @@ def test_documented_defaults_cover_every_optimizer():
   assert set(optimizers.DEFAULTS) == set(optimizers.OPTIMIZERS.names())
 
 
+# The README table's first column, written out as optax calls (not read from
+# optimizers.DEFAULTS): with every optional config field left at None, cnnlab's
+# optimizer must follow exactly these trajectories.
+README_DEFAULTS = {
+    'sgd': lambda lr: optax.sgd(lr, momentum=0.9, nesterov=False),  # base config: 0.9
+    'adam': lambda lr: optax.adam(lr, b1=0.9, b2=0.999, eps=1e-8),
+    'adamw': lambda lr: optax.adam(lr, b1=0.9, b2=0.999, eps=1e-8),  # weight_decay 0
+    'adamax': lambda lr: optax.adamax(lr, b1=0.9, b2=0.999, eps=1e-8),
+    'rmsprop': lambda lr: optax.rmsprop(lr, decay=0.9, eps=1e-8, eps_in_sqrt=True),
+    'adagrad': lambda lr: optax.adagrad(lr, initial_accumulator_value=0.1, eps=1e-7),
+    'adadelta': lambda lr: optax.adadelta(lr, rho=0.9, eps=1e-6),
+}
+
+
+@pytest.mark.parametrize('name', sorted(README_DEFAULTS))
+def test_default_trajectories_equal_the_documented_optax_defaults(name):
+  lr = 1.0 if name == 'adadelta' else 0.05  # adadelta: lr 1.0, as the README says
+  config = base.get_config()
+  config.optimizer.name, config.optimizer.lr = name, lr
+  params = flax_like_params()
+  ours, reference = optimizers.create_optimizer(config, 10, 100), README_DEFAULTS[name](lr)
+  state_a, state_b, a, b = ours.init(params), reference.init(params), params, params
+  rng = np.random.default_rng(1)
+  for _ in range(6):
+    grads = jax.tree.map(lambda x: jnp.asarray(rng.normal(size=x.shape), jnp.float32), params)
+    a, state_a = step(ours, a, grads, state_a)
+    b, state_b = step(reference, b, grads, state_b)
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7), a, b)
+  moved = jax.tree_util.tree_leaves(jax.tree.map(lambda x, y: float(jnp.abs(x - y).max()),
+                                                 a, params))
+  assert max(moved) > 1e-3, name  # the trajectories are not both standing still
+
+
+def test_documented_defaults_differ_from_each_other():
+  # A wrong default (eps 1e-7 for adam, rho .95 for adadelta) changes the trajectory
+  # by more than the tolerance above: the comparison can fail.
+  params, grads = flax_like_params(), jax.tree.map(jnp.ones_like, flax_like_params())
+  for good, bad in [(optax.adam(0.05, eps=1e-8), optax.adam(0.05, eps=1e-2)),
+                    (optax.adadelta(0.05, rho=0.9, eps=1e-6),
+                     optax.adadelta(0.05, rho=0.95, eps=1e-6))]:
+    a, _ = step(good, params, grads)
+    b, _ = step(bad, params, grads)
+    assert not np.allclose(a['Dense_0']['kernel'], b['Dense_0']['kernel'], rtol=1e-6, atol=1e-7)
+
+
 def test_current_lr_follows_the_schedule():
   config = make_config('sgd', lr=0.1, **{'schedule.name': 'step', 'schedule.decay_epochs': 1.0,
                                           'schedule.decay_rate': 0.5})

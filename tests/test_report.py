@@ -194,9 +194,15 @@ def test_tta_identity_equals_plain_evaluation_and_flip_is_symmetric(trained):
   plain, flip = evaluate(symmetric, ''), evaluate(symmetric, 'flip')
   assert flip['confusion'] == plain['confusion']
   np.testing.assert_allclose(flip['probabilities'], plain['probabilities'], rtol=1e-5)
-  # On ordinary images the views differ, and the average is still a distribution.
+  # On ordinary images the views differ, and flip TTA is the mean of the two
+  # views' probabilities, each computed by plain evaluation.
   flip = evaluate(val, 'flip')
-  np.testing.assert_allclose(flip['probabilities'].sum(-1), 1.0, rtol=1e-5)
+  mirrored = dataclasses.replace(val, images=val.images[:, :, ::-1])
+  mean = 0.5 * (evaluate(val, '')['probabilities'] + evaluate(mirrored, '')['probabilities'])
+  np.testing.assert_allclose(flip['probabilities'], mean, rtol=1e-5, atol=1e-7)
+  assert flip['accuracy'] == pytest.approx(np.mean(mean.argmax(-1) == val.labels))
+  assert not np.allclose(evaluate(mirrored, '')['probabilities'],
+                         evaluate(val, '')['probabilities'], rtol=1e-3)  # the views differ
   from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
   with pytest.raises(UserError, match='flip'):
     tta.views('flipp')

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -112,3 +113,23 @@ def test_main_reports_a_bad_model_name_and_exits_2(tmp_path):
   assert proc.returncode == 2, proc.stderr
   assert "Unknown model 'keras' (--config.model.name)" in proc.stderr
   assert 'keras_lstm' in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_metrics_known_answer_with_one_wrong_character_and_a_padded_row():
+  # 3 rows of 4 characters over a vocabulary of 5: row 0 all right, row 1 one
+  # character wrong, row 2 padding (mask 0) that is all wrong.
+  targets = np.array([[1, 2, 3, 4], [0, 0, 1, 1], [2, 2, 2, 2]], np.int32)
+  predicted = np.array([[1, 2, 3, 4], [0, 3, 1, 1], [0, 0, 0, 0]], np.int32)
+  logits = np.full((3, 4, 5), -2.0, np.float32)
+  np.put_along_axis(logits, predicted[..., None], 2.0, axis=-1)
+  mask = np.array([1.0, 1.0, 0.0], np.float32)
+  sums = train.compute_metrics(jnp.asarray(logits), jnp.asarray(targets), jnp.asarray(mask))
+  metrics = train.mean_metrics(sums)
+  assert float(sums['count']) == 2.0
+  assert metrics['exact_match'] == 0.5  # row 0 only; the padded row does not count
+  assert metrics['char_accuracy'] == pytest.approx((4 + 3) / 8)
+  # Loss: a right character costs -log softmax at +2 among four -2s; a wrong one
+  # the same logits read at a -2.
+  right = -np.log(np.exp(2) / (np.exp(2) + 4 * np.exp(-2)))
+  wrong = -np.log(np.exp(-2) / (np.exp(2) + 4 * np.exp(-2)))
+  assert metrics['loss'] == pytest.approx((4 * right + 3 * right + wrong) / 4 / 2, rel=1e-5)

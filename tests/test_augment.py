@@ -495,3 +495,75 @@ def test_elastic_alpha_range_is_drawn_per_image():
   assert len(set(drawn)) == 3 and all(8 <= a <= 34 for a in drawn)
   with pytest.raises(UserError, match='alpha'):
     augment.create_pipeline('elastic(alpha=(34, 8))')
+
+
+@pytest.mark.parametrize('spec,lo,hi', [('brightness(0.3)', 0.7, 1.3),
+                                        ('brightness(0.5, 1.5)', 0.5, 1.5),
+                                        ('contrast(0.4)', 0.6, 1.4)])
+def test_brightness_and_contrast_formulas_at_nonzero_magnitude(spec, lo, hi):
+  # Keras brightness_range: x * f; tf.image.adjust_contrast: (x - mean) f + mean;
+  # both clipped to [0, 1], f = lo + (hi - lo) u from the image's own uniform.
+  pipeline = augment.create_pipeline(spec)
+  images = _images((6, 5, 5, 3), seed=31)
+  out, u = _train_and_its_uniforms(pipeline, images, jax.random.key(3))
+  x = images.astype(np.float64) / 255.0
+  factors = lo + (hi - lo) * np.asarray(u[:, 0], np.float64)
+  for i, f in enumerate(factors):
+    if spec.startswith('brightness'):
+      expected = np.clip(x[i] * f, 0, 1)
+    else:
+      mean = x[i].mean(axis=(0, 1), keepdims=True)
+      expected = np.clip((x[i] - mean) * f + mean, 0, 1)
+    np.testing.assert_allclose(out[i], expected, atol=1e-5)
+    assert np.abs(out[i] - x[i]).max() > 1e-3 or abs(f - 1) < 1e-3  # it did something
+  draws = np.asarray(_pipeline_uniforms(pipeline, (5, 5, 3), num_keys=20)[:, 0])
+  drawn = lo + (hi - lo) * draws
+  assert drawn.min() < lo + 0.01 * (hi - lo) and drawn.max() > hi - 0.01 * (hi - lo)
+
+
+def test_channel_shift_formula_at_nonzero_magnitude():
+  # Keras channel_shift_range(40): one uniform(-40, 40) / 255 added to every
+  # channel, clipped to the image's own min and max.
+  pipeline = augment.create_pipeline('channel_shift(40)')
+  images = _images((6, 5, 5, 3), seed=32)
+  out, u = _train_and_its_uniforms(pipeline, images, jax.random.key(4))
+  x = images.astype(np.float64) / 255.0
+  for i in range(6):
+    shift = (-40 + 80 * float(u[i, 0])) / 255.0
+    np.testing.assert_allclose(out[i], np.clip(x[i] + shift, x[i].min(), x[i].max()), atol=1e-5)
+  shifts = (-40 + 80 * np.asarray(u[:, 0])) / 255.0
+  assert np.abs(shifts).max() > 5 / 255.0  # a real shift was applied and checked
+
+
+@pytest.mark.parametrize('p', [0.5, 0.2])
+def test_flip_rate_is_p(p):
+  pipeline = augment.create_pipeline(f'flip_lr(p={p})')
+  images = np.tile(np.arange(4, dtype=np.uint8)[None, None, :, None] * 60, (2000, 1, 1, 1))
+  out = np.asarray(jax.jit(pipeline.train)(jax.random.key(7), images, {}))
+  flipped = out[:, 0, 0, 0] > out[:, 0, -1, 0]
+  assert abs(flipped.mean() - p) < 0.03  # 2000 draws: 3 standard errors ~ 0.03
+
+
+@pytest.mark.parametrize('spec,bound', [('rotate(20)', 20.0), ('shear(10)', 10.0),
+                                        ('translate(0.25)', 0.25 * 8)])
+def test_affine_draw_ranges(spec, bound):
+  # Read the drawn parameters off the matrices the fused stage builds for many
+  # uniforms ((row, col) coordinates): rotation and shear angles in degrees
+  # within +-bound (Keras rotation_range and shear_range are in degrees),
+  # shifts within 25% of the size; each range filled to its ends, centred on 0.
+  pipeline = augment.create_pipeline(spec)
+  stage = pipeline.stages[0]
+  u = _pipeline_uniforms(pipeline, (8, 8, 1), num_keys=40)
+  m = np.asarray(jax.jit(jax.vmap(lambda ui: stage.matrix(ui, 8, 8)))(u), np.float64)
+  if spec.startswith('rotate'):
+    values = np.rad2deg(np.arctan2(m[:, 1, 0], m[:, 0, 0]))
+    np.testing.assert_allclose(np.linalg.det(m[:, :2, :2]), 1.0, rtol=1e-5)  # a rotation
+  elif spec.startswith('shear'):
+    # Keras' shear: col' = col - sin(s) row, row' = cos(s) row.
+    values = np.rad2deg(np.arcsin(-m[:, 1, 0]))
+    np.testing.assert_allclose(m[:, 0, 0], np.cos(np.deg2rad(values)), rtol=1e-5)
+  else:
+    values = np.concatenate([m[:, 0, 2], m[:, 1, 2]])
+  assert np.abs(values).max() <= bound * (1 + 1e-5)
+  assert values.min() < -0.97 * bound and values.max() > 0.97 * bound
+  assert abs(values.mean()) < 0.05 * bound

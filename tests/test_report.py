@@ -3,6 +3,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import shutil
 
 import numpy as np
@@ -218,9 +219,28 @@ def test_evaluate_cli_with_tta_writes_its_own_report(trained, tmp_path):
   name = 'holdout_tta_flip'
   evaluation = json.load(open(os.path.join(trained['workdir'], f'eval_{name}.json')))
   assert evaluation['tta'] == 'flip' and evaluation['count'] == 12
+  confusion = np.array(evaluation['confusion'])
+  assert confusion.shape == (3, 3) and confusion.sum(1).tolist() == [4, 4, 4]
+  assert evaluation['accuracy'] == pytest.approx(np.trace(confusion) / 12)
   out = os.path.join(trained['workdir'], 'report', name)
-  for file in FIGURES + ('per_class.md', 'per_class.csv'):
-    assert os.path.getsize(os.path.join(out, file)) > 0, file
+  for file in FIGURES:
+    fmt, _, pixels = _png(os.path.join(out, file))
+    assert fmt == 'PNG' and pixels.std() > 10, file
+  # The per-class table is the confusion matrix's precision / recall / support.
+  rows = {r['class']: r for r in csv.DictReader(open(os.path.join(out, 'per_class.csv')))}
+  for k, name_k in enumerate(['cat', 'dog', 'frog']):
+    assert int(rows[name_k]['support']) == 4
+    assert float(rows[name_k]['recall']) == pytest.approx(confusion[k, k] / 4)
+    predicted = confusion[:, k].sum()
+    assert float(rows[name_k]['precision']) == pytest.approx(
+        confusion[k, k] / predicted if predicted else 0.0)
+  assert float(rows['accuracy']['f1']) == pytest.approx(evaluation['accuracy'])
+  assert int(rows['accuracy']['support']) == 12
+  table = open(os.path.join(out, 'per_class.md')).read()
+  assert f'Accuracy **{evaluation["accuracy"]:.4f}** on 12 images' in table
+  for c in ('cat', 'dog', 'frog'):
+    assert re.search(rf'\| {c}( \(lowest F1\))? \| {float(rows[c]["precision"]):.4f} \| '
+                     rf'{float(rows[c]["recall"]):.4f} \|', table), c
   assert f'report in {out}' in result.stdout
 
 

@@ -35,7 +35,7 @@ import json
 import logging
 import os
 import re
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import ml_collections
 import numpy as np
@@ -189,9 +189,10 @@ def run_all(config: ml_collections.ConfigDict, variants: List[Variant], seeds: i
     os.replace(os.path.join(path, RUN_FILE + '.tmp'), os.path.join(path, RUN_FILE))
 
 
-def _mean_std(values: Sequence[float]) -> Tuple[float, float]:
+def _mean_std(values: Sequence[float]) -> Tuple[float, Optional[float]]:
+  """(mean, sample std); the std is None for one value (no spread was measured)."""
   values = np.asarray(values, np.float64)
-  return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else 0.0
+  return float(values.mean()), float(values.std(ddof=1)) if len(values) > 1 else None
 
 
 def summarize(variants: List[Variant], seeds: int, workdir: str) -> List[Dict[str, Any]]:
@@ -232,11 +233,12 @@ def table(rows: List[Dict[str, Any]], seeds: int) -> str:
     if not r['runs']:
       lines.append(f'| {r["label"]} | {runs} | - | - | - | - |')
       continue
-    pm = lambda ms, fmt: f'{ms[0]:{fmt}} ± {ms[1]:{fmt}}'
+    pm = lambda ms, fmt: f'{ms[0]:{fmt}}' + ('' if ms[1] is None else f' ± {ms[1]:{fmt}}')
     lines.append(f'| {r["label"]} | {runs} | {pm(r["final_val_accuracy"], ".4f")} | '
                  f'{pm(r["best_val_accuracy"], ".4f")} | {pm(r["epochs_to_best"], ".1f")} | '
                  f'{pm(r["wall_seconds"], ".0f")} s |')
-  return '\n'.join(lines) + '\n\nmean ± sample std over seeds; wall time from the run\'s history.\n'
+  return '\n'.join(lines) + ('\n\nmean ± sample std over seeds (a single run: its value, no '
+                             'spread); wall time from the run\'s history.\n')
 
 
 def plot(rows: List[Dict[str, Any]], path: str, title: str = '') -> str:

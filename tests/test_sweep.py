@@ -41,7 +41,7 @@ def test_parse_sweeps_zips_colon_joined_fields():
 
 
 @pytest.mark.parametrize('spec,message', [('optimizer.nmae=sgd', 'not a config field'),
-                                          ('num_epochs=1.5', 'expected a int'),
+                                          ('batch_size=1.5', 'expected a int'),
                                           ('optimizer.name', 'FIELD=V1,V2'),
                                           ('seed=', 'lists no values')])
 def test_parse_sweeps_errors(spec, message):
@@ -90,7 +90,9 @@ def test_report_numbers_and_plot(tmp_path):
   np.testing.assert_allclose(rows['name=sgd']['wall_seconds'][0], 30.5)
   assert rows['name=adam']['runs'] == 1 and rows['name=adam']['diverged'] == 1
   assert '| name=sgd | 2/2 | 0.5000 ± 0.1414 | 0.5500 ± 0.0707 | 2.5 ± 0.7 | 30 ± 1 s |' in text
-  assert '| name=adam | 1/2 (1 diverged) |' in text
+  # One finished run: its value, no invented '± 0' spread.
+  assert '| name=adam | 1/2 (1 diverged) | 0.7000 | 0.7000 | 2.0 |' in text
+  assert rows['name=adam']['final_val_accuracy'] == [0.7, None]
   assert os.path.getsize(tmp_path / 'sweep.png') > 10000
   assert open(tmp_path / 'sweep.md').read().startswith('# test')
 

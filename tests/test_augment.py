@@ -353,7 +353,11 @@ def test_parser_arguments_and_hashing():
   again = augment.create_pipeline(
       'flip_lr|translate(0.1,height=(2,4))|elastic(alpha=(8,34),sigma=4)|zca')
   assert (pipeline.stages, pipeline.normalizers) == (again.stages, again.normalizers)
-  hash(pipeline)
+  # A static jit argument: equal specs give equal, equally hashed pipelines.
+  same = augment.create_pipeline(pipeline.spec)
+  assert same == pipeline and hash(same) == hash(pipeline)
+  assert hash((pipeline.stages, pipeline.normalizers)) == hash((again.stages, again.normalizers))
+  assert augment.create_pipeline('flip_lr|zca') != pipeline
   stage = pipeline.stages[1]
   assert stage.ops[0] == augment.Translate(0.1, (2, 4))
   # A static argument of jit, as train.py binds it.

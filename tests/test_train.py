@@ -138,9 +138,15 @@ def test_eval_is_exact_with_padded_batches(image_folder, tmp_path):
   assert whole['accuracy'] == pytest.approx(np.mean(predicted == val.labels))
 
 
-def test_steps_for_drops_partial_batch():
-  config = tiny_config('', None.__class__ and __import__('pathlib').Path('/tmp'))
+def test_steps_for_drops_partial_batch(tmp_path):
+  config = tiny_config('', tmp_path)
   config.batch_size, config.num_epochs = 10, 3
   assert train.steps_for(config, 45) == (4, 12)
   config.num_train_steps = 7
   assert train.steps_for(config, 45) == (4, 7)
+  # Fractional epochs round the step count up: airbench's 9.9 epochs of
+  # 50,000 // 1024 = 48 steps is ceil(475.2) = 476 steps.
+  config.num_train_steps, config.batch_size, config.num_epochs = -1, 1024, 9.9
+  assert train.steps_for(config, 50000) == (48, 476)
+  config.num_epochs = 2.0
+  assert train.steps_for(config, 50000) == (48, 96)

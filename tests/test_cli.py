@@ -64,6 +64,10 @@ def test_corrupt_jpeg_names_file(tmp_path):
     ('--config.model.name=vgg19', "Unknown model 'vgg19'"),
     ('--config.optimizer.name=adamm', "Unknown optimizer 'adamm'"),
     ('--config.optimizer.lrr=0.1', 'unknown config field'),
+    ('--config.schedule.name=cosin', "Unknown schedule 'cosin'"),
+    ('--config.data.name=cifar100', "Unknown dataset 'cifar100'"),
+    ('--config.augment=flip_lr|rotat(8)', "Unknown augmentation op 'rotat'"),
+    ('--config.tta=flipp', "Unknown test-time augmentation 'flipp'"),
 ])
 def test_unknown_names(tmp_path, image_folder, override, phrase):
   result = run_module('cnnlab.main', *train_args(image_folder, tmp_path, override))
@@ -85,6 +89,11 @@ def test_workdir_of_another_model_is_refused_and_kept(tmp_path, image_folder):
   result = run_module('cnnlab.main', *train_args(image_folder, tmp_path,
                                                  '--config.model.name=conv4'))
   assert_user_error(result, "model='conv1'", "model='conv4'", 'new --workdir')
+  assert sorted(os.listdir(tmp_path / 'run' / 'checkpoints')) == before
+  # Another augmentation spec would change what the checkpoints were trained on.
+  result = run_module('cnnlab.main', *train_args(image_folder, tmp_path,
+                                                 '--config.augment=flip_lr'))
+  assert_user_error(result, "augment=''", "augment='flip_lr'", 'new --workdir')
   assert sorted(os.listdir(tmp_path / 'run' / 'checkpoints')) == before
 
 

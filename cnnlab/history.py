@@ -43,3 +43,35 @@ def truncate_after(workdir: str, step: int, rewrite: bool = True) -> List[Dict[s
     f.writelines(json.dumps(r) + '\n' for r in kept)
   os.replace(tmp, path(workdir))
   return kept
+
+
+# ---- the epoch in progress ---------------------------------------------------------
+# A checkpoint saved mid-epoch holds the weights but not the epoch's per-step
+# metrics so far; without them a resumed epoch's train_loss would average only
+# the steps run after the resume. Each save records them here, keyed by step.
+PARTIAL_FILENAME = 'epoch_progress.json'
+
+
+def save_partial(workdir: str, step: int, metrics: List[Dict[str, float]], keep: int = 4
+                 ) -> None:
+  """Records the current epoch's per-step metrics at checkpoint `step` (atomic)."""
+  file = os.path.join(workdir, PARTIAL_FILENAME)
+  entries = {}
+  if os.path.exists(file):
+    with open(file) as f:
+      entries = json.load(f)
+  entries[str(step)] = metrics
+  for old in sorted(entries, key=int)[:-keep]:
+    del entries[old]
+  with open(file + '.tmp', 'w') as f:
+    json.dump(entries, f)
+  os.replace(file + '.tmp', file)
+
+
+def load_partial(workdir: str, step: int) -> List[Dict[str, float]]:
+  """The per-step metrics of the epoch in progress at checkpoint `step` ([] if unknown)."""
+  file = os.path.join(workdir, PARTIAL_FILENAME)
+  if not os.path.exists(file):
+    return []
+  with open(file) as f:
+    return json.load(f).get(str(step), [])

@@ -13,7 +13,7 @@ import logging
 import math
 import os
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import flax
 import jax
@@ -254,6 +254,15 @@ def state_is_finite(state: TrainState) -> jax.Array:
       jnp.bool_(True))
 
 
+def step_metrics(metrics: List[Dict[str, Any]]) -> List[Dict[str, float]]:
+  """Per-step metrics (device scalars or floats) as Python floats.
+
+  Float64 everywhere, so an epoch's mean is the same whether its first steps
+  came from this process or from history.load_partial after a resume.
+  """
+  return [{k: float(v) for k, v in m.items()} for m in jax.device_get(metrics)]
+
+
 def check_workdir(workdir: str, meta: Dict[str, Any]) -> None:
   """Refuses to resume a workdir whose checkpoints are of another model or data shape."""
   path = os.path.join(workdir, META_FILE)
@@ -435,6 +444,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     else:
       ckpts.save(step, state)
       last_good = step
+      if main and step % steps_per_epoch:  # mid-epoch: keep the epoch's metrics so far
+        history.save_partial(workdir, step, step_metrics(epoch_metrics),
+                             keep=config.max_checkpoints_to_keep + 1)
 
   interrupt = cli.DeferredInterrupt().start()  # Ctrl-C lands between steps
   try:
@@ -447,6 +459,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
         bar = ProgressBar(last - epoch * steps_per_epoch, f'epoch {epoch + 1}/{num_epochs}',
                           enabled=main)
         epoch_start, epoch_first_step, epoch_metrics = time.monotonic(), step, []
+        if step == start_step and position:  # resumed mid-epoch: its metrics so far
+          epoch_metrics = history.load_partial(workdir, step)
+          epoch_metrics = epoch_metrics if len(epoch_metrics) == position else []
       indices = order[position * config.batch_size:(position + 1) * config.batch_size]
       if on_device:
         state, metrics = step_fn(state, device_data,
@@ -462,7 +477,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       end_of_epoch = step % steps_per_epoch == 0 or step == num_train_steps
       if step % config.log_every_steps == 0 or end_of_epoch:
         check_loss()
-        done = jax.device_get(epoch_metrics)
+        done = step_metrics(epoch_metrics)
         bar.update(step - epoch * steps_per_epoch,
                    loss=float(np.mean([m['loss'] for m in done])),
                    acc=float(np.mean([m['accuracy'] for m in done])))
@@ -475,7 +490,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
       bar = None
       train_seconds = time.monotonic() - epoch_start
       train_seconds_total = record.get('train_seconds_total', 0.0)  # the previous epoch's
-      done = jax.device_get(epoch_metrics)
+      done = step_metrics(epoch_metrics)
       record = {
           'epoch': epoch + 1, 'step': step,
           'train_loss': float(np.mean([m['loss'] for m in done])),

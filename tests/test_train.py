@@ -52,11 +52,25 @@ def test_end_to_end_learns_and_writes_workdir(image_folder, tmp_path):
   assert inference.evaluate(run, val)['accuracy'] == pytest.approx(best_acc)
 
 
+def state_of(workdir, step):
+  """Every leaf of the periodic checkpoint at `step`, as orbax saved it."""
+  ckpts = checkpoints.Checkpoints(workdir)
+  try:
+    return ckpts.latest.restore(step, args=ocp.args.StandardRestore())
+  finally:
+    ckpts.close()
+
+
+TIMING_KEYS = ('images_per_sec', 'epoch_seconds', 'elapsed_seconds', 'train_seconds_total')
+
+
 @pytest.mark.parametrize('on_device', [True, False])
 def test_resumed_run_equals_uninterrupted(image_folder, tmp_path, on_device):
-  # Dropout (cnn) and BatchNorm (bn_cnn variants) exercise every source of state.
+  # Dropout and BatchNorm (fashion_deep), random augmentation with a fitted
+  # normalization, and Adam: every kind of state a run carries.
   overrides = dict(model__name='fashion_deep', data__on_device=on_device, num_epochs=2,
-                   batch_size=6, checkpoint_every_steps=2)
+                   batch_size=6, checkpoint_every_steps=2,
+                   augment='flip_lr|translate(0.1)|brightness(0.2)|featurewise_center')
   overrides = {k.replace('__', '.'): v for k, v in overrides.items()}
   full = str(tmp_path / 'full')
   train.train_and_evaluate(tiny_config(image_folder, tmp_path, **overrides), full)
@@ -66,11 +80,21 @@ def test_resumed_run_equals_uninterrupted(image_folder, tmp_path, on_device):
       tiny_config(image_folder, tmp_path, num_train_steps=5, **overrides), part)
   assert checkpoints.Checkpoints(part).latest_step() == 5
   train.train_and_evaluate(tiny_config(image_folder, tmp_path, **overrides), part)
-  a, step_a = params_of(full)
-  b, step_b = params_of(part)
-  assert step_a == step_b == 8
+  a, b = state_of(full, 8), state_of(part, 8)
+  assert sorted(a) == sorted(b) and {'params', 'batch_stats', 'opt_state', 'input_stats'} <= set(a)
+  assert jax.tree_util.tree_structure(a) == jax.tree_util.tree_structure(b)
   jax.tree_util.tree_map(np.testing.assert_array_equal, a, b)  # bit-identical on CPU
-  assert [r['step'] for r in history.read(part)] == [4, 5, 8]
+  assert jax.tree_util.tree_leaves(a['input_stats'])  # the fitted mean is compared too
+  records = {r['step']: r for r in history.read(full)}
+  resumed = {r['step']: r for r in history.read(part)}
+  assert sorted(records) == [4, 8] and sorted(resumed) == [4, 5, 8]
+  for step in (4, 8):
+    # Every value but the clocks, the resumed epoch's train_loss included
+    # (its steps before the crash come back from history.load_partial).
+    assert set(records[step]) == set(resumed[step])
+    for key, value in records[step].items():
+      if key not in TIMING_KEYS:
+        assert resumed[step][key] == value, (step, key)
 
 
 def test_nan_loss_stops_with_message(image_folder, tmp_path):

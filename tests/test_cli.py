@@ -5,8 +5,9 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 
+import jax
+import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 from PIL import Image
@@ -146,56 +147,70 @@ def _step_dirs(folder):
   return [int(n) for n in names if n.isdigit()], [n for n in names if TMP_MARK in n]
 
 
+KILL_INSIDE_SAVE = """
+import os, runpy, signal, sys
+from orbax.checkpoint._src.path import atomicity
+original = atomicity.AtomicRenameTemporaryPath.finalize
+
+async def finalize(self):
+  # Every file of the checkpoint is written, the rename that commits it is next.
+  if (self._final_path.parent.name == 'checkpoints'
+      and self._final_path.name == os.environ['KILL_AT_STEP']):
+    os.kill(os.getpid(), signal.SIGKILL)
+  return await original(self)
+
+atomicity.AtomicRenameTemporaryPath.finalize = finalize
+sys.argv[0] = 'cnnlab.main'
+runpy.run_module('cnnlab.main', run_name='__main__')
+"""
+
+
 def test_kill_during_save_keeps_last_checkpoint_and_resumes(tmp_path, image_folder):
-  # A save every step (orbax writes <step>.orbax-checkpoint-tmp-* and renames it
-  # when complete); SIGKILL the run while such a temporary dir exists.
-  args = train_args(image_folder, tmp_path, '--config.num_epochs=100000',
-                    '--config.checkpoint_every_steps=1', '--config.eval_every_epochs=100000')
+  # SIGKILL from inside orbax's save of step 3, when its temporary directory is
+  # complete but not yet renamed into place: deterministic, not a race.
+  script = tmp_path / 'kill_inside_save.py'
+  script.write_text(KILL_INSIDE_SAVE)
+  common = ['--config.checkpoint_every_steps=1', '--config.num_train_steps=5',
+            '--config.report=False']
+  args = train_args(image_folder, tmp_path, *common)
   ckpt_dir = str(tmp_path / 'run' / 'checkpoints')
-  env = dict(os.environ, PYTHONPATH=REPO)
-  with open(tmp_path / 'first.log', 'w') as log:  # a file: a full pipe would block the run
-    proc = subprocess.Popen([sys.executable, '-m', 'cnnlab.main', *args], cwd=REPO, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-  seen_tmp = None
-  try:
-    deadline = time.time() + 120  # start-up (imports, compile) on a busy machine
-    while not _step_dirs(ckpt_dir)[0]:
-      assert proc.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
-      assert time.time() < deadline, 'no checkpoint was written in time'
-      time.sleep(0.01)
-    # Checkpoints are being written now; kill within ~10 s whatever happens.
-    deadline = time.time() + 10
-    while time.time() < deadline and proc.poll() is None:
-      done, tmp = _step_dirs(ckpt_dir)
-      if tmp and len(done) >= 2:
-        seen_tmp = tmp
-        break
-      time.sleep(0.0005)
-    assert proc.poll() is None, (tmp_path / 'first.log').read_text()[-3000:]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-  finally:
-    proc.kill()
-  if seen_tmp is None:
-    warnings.warn('no orbax temporary checkpoint dir was seen: killed at a random moment')
-  done, _ = _step_dirs(ckpt_dir)
-  assert done, 'the kill lost every checkpoint'
-  last = max(done)
-  # The latest complete checkpoint restores (and is the step it says it is).
+  env = dict(os.environ, PYTHONPATH=REPO, KILL_AT_STEP='3')
+  killed = subprocess.run([sys.executable, str(script), *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=240)
+  assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+  done, tmp = _step_dirs(ckpt_dir)
+  assert sorted(done) == [1, 2] and len(tmp) == 1 and tmp[0].startswith('3.'), (done, tmp)
+  # The last complete checkpoint restores, and equals an uninterrupted run's step 2.
+  reference = [a.replace(f'{tmp_path}/run', f'{tmp_path}/reference') for a in args]
+  result = run_module('cnnlab.main', *reference, '--config.max_checkpoints_to_keep=5')
+  assert result.returncode == 0, result.stderr[-3000:]
   ckpts = checkpoints.Checkpoints(str(tmp_path / 'run'))
   try:
-    assert ckpts.latest_step() == last
-    restored = ckpts.latest.restore(last, args=ocp.args.StandardRestore())
+    assert ckpts.latest_step() == 2
+    restored = ckpts.latest.restore(2, args=ocp.args.StandardRestore())
   finally:
     ckpts.close()
-  assert int(restored['step']) == last
-  # A rerun resumes from it and finishes a short schedule.
-  result = run_module('cnnlab.main', *train_args(image_folder, tmp_path,
-                                                 f'--config.num_train_steps={last + 2}',
-                                                 '--config.report=False'))
+  expected = checkpoints.Checkpoints(str(tmp_path / 'reference'))
+  try:
+    at_2 = expected.latest.restore(2, args=ocp.args.StandardRestore())
+    same_step = expected.latest.restore(5, args=ocp.args.StandardRestore())
+  finally:
+    expected.close()
+  assert int(restored['step']) == 2
+  jax.tree_util.tree_map(np.testing.assert_array_equal, restored, at_2)
+  # A rerun resumes from step 2, clears the leftover temporary directory, and
+  # ends exactly where the uninterrupted run ended.
+  result = run_module('cnnlab.main', *args)
   assert result.returncode == 0, result.stderr[-3000:]
-  assert f'Resumed from step {last}' in result.stderr, result.stderr[-3000:]
-  assert max(_step_dirs(ckpt_dir)[0]) == last + 2
+  assert 'Resumed from step 2' in result.stderr, result.stderr[-3000:]
+  done, tmp = _step_dirs(ckpt_dir)
+  assert max(done) == 5 and not tmp, (done, tmp)
+  ckpts = checkpoints.Checkpoints(str(tmp_path / 'run'))
+  try:
+    final = ckpts.latest.restore(5, args=ocp.args.StandardRestore())
+  finally:
+    ckpts.close()
+  jax.tree_util.tree_map(np.testing.assert_array_equal, final, same_step)
 
 
 def test_summary_and_evaluate_cli(tmp_path, image_folder):

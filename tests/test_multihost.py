@@ -161,8 +161,9 @@ def test_two_processes_match_one_and_resume_in_one(tmp_path):
   out_c = _Run('resumed', [sys.executable] + _args(data, tmp_path, run_c),
                 _env(tmp_path, 4), tmp_path).finish()
   assert 'Resumed from step 4' in out_c, out_c[-3000:]
-  _assert_close(_load(run_c, STEPS)['params'], state_b['params'],
-                '2x2 to step 4 + 1x4 resumed vs 1x4 params')
+  state_c = _load(run_c, STEPS)
+  for part in ('params', 'batch_stats', 'opt_state', 'input_stats'):
+    _assert_close(state_c[part], state_b[part], f'2x2 to step 4 + 1x4 resumed vs 1x4 {part}')
 
 
 def _seq2seq_args(workdir):

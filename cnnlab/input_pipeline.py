@@ -128,12 +128,18 @@ def list_image_folder(root: str) -> Tuple[List[str], List[Tuple[str, int]]]:
   return classes, files
 
 
-def _folder_fingerprint(files: Sequence[Tuple[str, int]], data_config) -> str:
-  """Changes when any file is added, removed, renamed or rewritten, or options change."""
+def _folder_fingerprint(root: str, files: Sequence[Tuple[str, int]], data_config) -> str:
+  """Changes when any file is added, removed, renamed or rewritten, or options change.
+
+  Paths enter relative to the root: the same folder copied elsewhere (with its
+  times, as cp -p or shutil.copytree keep them) or reached by another path
+  shares one cache.
+  """
   h = hashlib.sha1()
   for path, label in files:
     st = os.stat(path)
-    h.update(f'{path}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n'.encode())
+    h.update(f'{os.path.relpath(path, root)}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n'
+             .encode())
   h.update(f'{data_config.image_size}|{data_config.channels}|{data_config.skip_corrupt}'.encode())
   return h.hexdigest()[:20]
 
@@ -166,12 +172,30 @@ def cache_dir(data_config) -> str:
           or os.path.join(os.path.expanduser('~'), '.cache', 'cnnlab'))
 
 
+def _prune_cache(keep: str, root: str) -> None:
+  """Deletes the caches of earlier contents of the folder at `root` (not other folders')."""
+  folder = os.path.dirname(keep)
+  prefix = os.path.basename(root) + '-'
+  for name in os.listdir(folder):
+    path = os.path.join(folder, name)
+    if path == keep or not name.startswith(prefix) or not name.endswith('.npz'):
+      continue
+    try:
+      with np.load(path) as z:
+        same_root = 'root' in z.files and str(z['root']) == root
+    except (OSError, ValueError):
+      continue  # another process's file being written, or not ours
+    if same_root:
+      os.remove(path)
+      logging.info('Removed the outdated image cache %s', path)
+
+
 def load_image_folder(data_config, split: str = 'train', root: Optional[str] = None) -> Dataset:
   """Decodes <root>/<class>/* once into uint8 arrays, cached by folder content."""
   del split  # A folder is one split; the validation split is carved from it.
   root = os.path.abspath(root or data_config.dir)
   classes, files = list_image_folder(root)
-  key = _folder_fingerprint(files, data_config)
+  key = _folder_fingerprint(root, files, data_config)
   cache = os.path.join(cache_dir(data_config), f'{os.path.basename(root)}-{key}.npz')
   if os.path.exists(cache):
     with np.load(cache) as z:
@@ -210,8 +234,10 @@ def load_image_folder(data_config, split: str = 'train', root: Optional[str] = N
   ids = np.array([os.path.relpath(paths[i], root) for i in keep])
   os.makedirs(os.path.dirname(cache), exist_ok=True)
   tmp = cache + f'.tmp{os.getpid()}.npz'
-  np.savez(tmp, images=images, labels=labels, ids=ids, skipped=np.array(skipped, dtype=str))
+  np.savez(tmp, images=images, labels=labels, ids=ids, skipped=np.array(skipped, dtype=str),
+           root=np.array(root))
   os.replace(tmp, cache)  # atomic: a killed run never leaves a half cache
+  _prune_cache(cache, root)
   return Dataset(images, labels, classes, classes, ids=ids, skipped=skipped)
 
 

@@ -1,5 +1,6 @@
 """Data loading: real JPEG decoding, caching, conversions, arrays files, the split."""
 import os
+import shutil
 
 import ml_collections
 import numpy as np
@@ -58,6 +59,23 @@ def test_image_folder_cache_hit_and_invalidation(tmp_path, monkeypatch):
   os.utime(path, ns=(os.stat(path).st_atime_ns, os.stat(path).st_mtime_ns + 10**9))
   with pytest.raises(AssertionError, match='decoded again'):
     input_pipeline.load_dataset(config)
+  # Each new content replaced the folder's old cache instead of piling up.
+  monkeypatch.undo()
+  input_pipeline.load_dataset(config)
+  assert len(os.listdir(config.cache_dir)) == 1
+  # The same folder at another path (times kept, as cp -p does) hits the cache.
+  monkeypatch.setattr(input_pipeline, '_decode', no_decoding)
+  moved = tmp_path / 'elsewhere' / 'f'
+  shutil.copytree(root, moved)
+  config.dir = str(moved)
+  again = input_pipeline.load_dataset(config)
+  assert len(again.labels) == 7 and len(os.listdir(config.cache_dir)) == 1
+  # Another folder of the same name keeps its own cache next to it.
+  monkeypatch.undo()
+  other = make_image_folder(tmp_path / 'other' / 'f', per_class=3, size=8)
+  config.dir = other
+  input_pipeline.load_dataset(config)
+  assert len(os.listdir(config.cache_dir)) == 2
 
 
 def test_grayscale_and_rgba_converted_to_dataset_channels(tmp_path):

@@ -5,6 +5,7 @@ import os
 import jax
 import numpy as np
 import pytest
+from PIL import Image
 
 from cnnlab import schedules
 from cnnlab.errors import UserError
@@ -157,5 +158,7 @@ def test_preview_draws_one_or_many(tmp_path):
   config = config_with('sgdr', t0_epochs=1.0)
   one = schedules.preview(config, SPE, 60, str(tmp_path / 'one.png'))
   many = schedules.preview(config, SPE, 60, str(tmp_path / 'many.png'), ['cosine', 'triangular'])
-  assert os.path.getsize(one) > 5000 and os.path.getsize(many) > 5000
+  for path in (one, many):
+    with Image.open(path) as img:
+      assert img.format == 'PNG' and np.asarray(img.convert('L')).std() > 10, path
   assert set(schedules.GALLERY) == set(schedules.SCHEDULES.names())

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from cnnlab import history
 from cnnlab import sweep
@@ -93,8 +94,10 @@ def test_report_numbers_and_plot(tmp_path):
   # One finished run: its value, no invented '± 0' spread.
   assert '| name=adam | 1/2 (1 diverged) | 0.7000 | 0.7000 | 2.0 |' in text
   assert rows['name=adam']['final_val_accuracy'] == [0.7, None]
-  assert os.path.getsize(tmp_path / 'sweep.png') > 10000
-  assert open(tmp_path / 'sweep.md').read().startswith('# test')
+  with Image.open(tmp_path / 'sweep.png') as img:
+    assert img.format == 'PNG' and np.asarray(img.convert('L')).std() > 10
+  md = open(tmp_path / 'sweep.md').read()
+  assert md.startswith('# test') and '| name=sgd | 2/2 | 0.5000 ± 0.1414 |' in md
 
 
 def test_runs_then_skips_finished_runs(image_folder, tmp_path, monkeypatch):

@@ -1,6 +1,5 @@
 """Every schedule, jitted, against its paper's closed formula at chosen steps."""
 import math
-import os
 
 import jax
 import numpy as np

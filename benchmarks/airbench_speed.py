@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cnnlab import augment, lookahead, models, optimizers, train
+from cnnlab import augment, lookahead, models, optimizers, steps
 from configs import airbench
 
 
@@ -71,9 +71,9 @@ def compiled_step(config, batch_size: int, num_images: int = 0):
   pipeline = augment.create_pipeline(config.augment)
   tx = optimizers.create_optimizer(config, 2, 1000, frozen=models.frozen_params(model))
   settings = lookahead.settings(config, 2, 1000)
-  state = train.create_train_state(jax.random.key(0), model, (32, 32, 3), tx, pipeline.fit(images))
-  state = train.with_lookahead(train.fit_model(state, model, images, pipeline, 0), settings)
-  step = jax.jit(functools.partial(train.gather_train_step, pipeline=pipeline,
+  state = steps.create_train_state(jax.random.key(0), model, (32, 32, 3), tx, pipeline.fit(images))
+  state = steps.with_lookahead(steps.fit_model(state, model, images, pipeline, 0), settings)
+  step = jax.jit(functools.partial(steps.gather_train_step, pipeline=pipeline,
                                    label_smoothing=config.label_smoothing, steps_per_epoch=2,
                                    lookahead_settings=settings), donate_argnums=0)
   data = {'image': jnp.asarray(images), 'label': jnp.asarray(labels)}

@@ -4,7 +4,7 @@ r"""Speed of on-device augmentation (issue 3), beside Keras' ImageDataGenerator.
 
 For each augmentation spec, on the same 128 CIFAR-10 images:
   * the cnnlab pipeline alone (jitted `Pipeline.train`, batch 128): images/s;
-  * the seed VGG train step (cnnlab.train.train_step, configs/vgg.py's model
+  * the seed VGG train step (cnnlab.steps.train_step, configs/vgg.py's model
     and Adam, batch 128) with that spec, against the same step with no
     augmentation: ms per step and the slowdown;
   * Keras' ImageDataGenerator.flow with the same transforms (seed 003's
@@ -36,7 +36,7 @@ from PIL import Image
 
 from cnnlab import augment
 from cnnlab import models
-from cnnlab import train
+from cnnlab import steps
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('data_dir', '../shared/datasets/cifar10/train', 'CIFAR-10 image folder.')
@@ -115,8 +115,8 @@ def time_cnnlab(images, labels):
   for label, spec, _ in CASES:
     pipeline = augment.create_pipeline(spec)
     stats = pipeline.fit(images)
-    state = train.create_train_state(rng, model, images.shape[1:], tx, input_stats=stats)
-    step = jax.jit(functools.partial(train.train_step, pipeline=pipeline), donate_argnums=0)
+    state = steps.create_train_state(rng, model, images.shape[1:], tx, input_stats=stats)
+    step = jax.jit(functools.partial(steps.train_step, pipeline=pipeline), donate_argnums=0)
     aug = jax.jit(pipeline.train)
     batch = {'image': jax.device_put(images), 'label': jax.device_put(labels)}
     holder = {'state': state}

@@ -11,7 +11,7 @@ and warms up, then waits; the parent asks them in turn, trial after trial
 shared machine hits every contender alike; we report medians over trials and the
 median of the per-trial ratios cnnlab / Keras.
 
-cnnlab side: `cnnlab.train.train_step` jitted as the train loop jits it
+cnnlab side: `cnnlab.steps.train_step` jitted as the train loop jits it
 (functools.partial with the pipeline, donate_argnums=0), on the loop's default
 single-process path (`gather_train_step`: the uint8 training set resident on
 device, batches gathered by index) or, with --paths=host, batches built on the
@@ -86,6 +86,7 @@ def reduce_window_max_pool(x, window):
 
 def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   """Times `steps` steps of cnnlab's jitted train step per request."""
+  from cnnlab import steps
   from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()  # as cnnlab.main does (a no-op for explicit variants)
   if pool == 'reduce_window':
@@ -95,7 +96,7 @@ def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   import importlib  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from cnnlab import augment, models, optimizers, parallel, train  # pylint: disable=g-import-not-at-top
+  from cnnlab import augment, models, optimizers, parallel, steps as steps_lib  # pylint: disable=g-import-not-at-top
 
   config = importlib.import_module(f'configs.{CONFIGS[model_name]}').get_config()
   n = batch_size * steps
@@ -105,16 +106,16 @@ def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   pipeline = augment.create_pipeline(config.augment)
   tx = optimizers.create_optimizer(config, steps, 100 * steps)
   init_rng, rng = jax.random.split(jax.random.key(0))
-  state = train.create_train_state(init_rng, model, IMAGE_SHAPE, tx, pipeline.fit(images))
+  state = steps_lib.create_train_state(init_rng, model, IMAGE_SHAPE, tx, pipeline.fit(images))
   state = parallel.replicate(state, mesh)
   params = sum(x.size for x in jax.tree_util.tree_leaves(state.params))
   params += sum(x.size for x in jax.tree_util.tree_leaves(state.batch_stats))
   kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing)
   if path == 'device':
     data = parallel.replicate({'image': images, 'label': labels}, mesh)
-    step_fn = jax.jit(functools.partial(train.gather_train_step, **kwargs), donate_argnums=0)
+    step_fn = jax.jit(functools.partial(steps_lib.gather_train_step, **kwargs), donate_argnums=0)
   else:
-    step_fn = jax.jit(functools.partial(train.train_step, **kwargs), donate_argnums=0)
+    step_fn = jax.jit(functools.partial(steps_lib.train_step, **kwargs), donate_argnums=0)
   rows = parallel.process_rows(batch_size, mesh)
   holder = {'state': state, 'epoch': 0}
 

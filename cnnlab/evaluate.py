@@ -67,13 +67,13 @@ def main(argv):
   del argv
 
   def run_eval():
-    from cnnlab import inference, parallel, report, train  # pylint: disable=g-import-not-at-top
+    from cnnlab import inference, parallel, report, steps  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
-    eval_fn = train.make_eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
+    eval_fn = steps.make_eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
     name, dataset = load_eval_data(run, FLAGS.data_dir, FLAGS.data_name, FLAGS.split,
                                    FLAGS.image_size)
     name = FLAGS.name or (f'{name}_tta_{FLAGS.tta}' if FLAGS.tta else name)
-    result = train.evaluate(run.state, dataset, run.mesh, eval_fn, run.config.eval_batch_size,
+    result = steps.evaluate(run.state, dataset, run.mesh, eval_fn, run.config.eval_batch_size,
                             with_probabilities=True)
     probabilities = result.pop('probabilities')
     if not parallel.is_main_process():

@@ -8,6 +8,7 @@ import jax
 import ml_collections
 import numpy as np
 
+
 from cnnlab import augment
 from cnnlab import checkpoints
 from cnnlab import input_pipeline
@@ -15,7 +16,8 @@ from cnnlab import lookahead
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab import parallel
-from cnnlab import train
+from cnnlab import steps
+from cnnlab import workdir as workdir_lib
 from cnnlab.errors import UserError
 
 
@@ -25,7 +27,7 @@ class Run:
   workdir: str
   config: ml_collections.ConfigDict
   meta: Dict[str, Any]
-  state: train.TrainState
+  state: steps.TrainState
   step: int
   pipeline: augment.Pipeline
   mesh: Any
@@ -36,13 +38,13 @@ class Run:
 
   @functools.cached_property
   def eval_fn(self):
-    return train.make_eval_fn(self.pipeline)
+    return steps.make_eval_fn(self.pipeline)
 
 
 def load_run(workdir: str, step: Optional[int] = None) -> Run:
   """Restores the best checkpoint of `workdir` (or `step`, best or periodic)."""
   workdir = os.path.abspath(workdir)
-  meta = train.read_meta(workdir)
+  meta = workdir_lib.read_meta(workdir)
   config = ml_collections.ConfigDict(meta['config'])
   mesh = parallel.create_mesh()
   pipeline = augment.create_pipeline(meta['augment'])
@@ -50,9 +52,9 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
   tx = optimizers.create_optimizer(config, meta['steps_per_epoch'], meta['num_train_steps'],
                                    frozen=models.frozen_params(model))
   image_shape = tuple(meta['image_shape'])
-  template = train.create_train_state(jax.random.key(0), model, image_shape, tx,
+  template = steps.create_train_state(jax.random.key(0), model, image_shape, tx,
                                       pipeline.init_stats(image_shape))
-  template = train.with_lookahead(template, lookahead.settings(
+  template = steps.with_lookahead(template, lookahead.settings(
       config, meta['steps_per_epoch'], meta['num_train_steps']))
   template = parallel.replicate(template, mesh)
   ckpts = checkpoints.Checkpoints(workdir)
@@ -66,8 +68,8 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
       try:
         where = checkpoints.find_step(workdir, step)
       except FileNotFoundError:
-        steps = sorted(set(ckpts.latest.all_steps()) | set(ckpts.best.all_steps()))
-        raise UserError(f'no checkpoint at step {step} in {workdir!r}; available: {steps}') from None
+        available = sorted(set(ckpts.latest.all_steps()) | set(ckpts.best.all_steps()))
+        raise UserError(f'no checkpoint at step {step} in {workdir!r}; available: {available}') from None
       state = ckpts.restore(template, step=step, best=where == checkpoints.BEST_DIR)
   finally:
     ckpts.close()
@@ -99,5 +101,5 @@ def align_labels(run: Run, dataset: input_pipeline.Dataset) -> input_pipeline.Da
 def evaluate(run: Run, dataset: input_pipeline.Dataset, batch_size: Optional[int] = None,
              with_probabilities: bool = True) -> Dict[str, Any]:
   batch_size = batch_size or run.config.eval_batch_size
-  return train.evaluate(run.state, dataset, run.mesh, run.eval_fn, batch_size,
+  return steps.evaluate(run.state, dataset, run.mesh, run.eval_fn, batch_size,
                         with_probabilities=with_probabilities)

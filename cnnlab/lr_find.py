@@ -42,7 +42,8 @@ from cnnlab import input_pipeline
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab import parallel
-from cnnlab import train
+from cnnlab import schedules
+from cnnlab import steps
 from cnnlab.errors import UserError
 from cnnlab.progress import ProgressBar
 
@@ -137,20 +138,20 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   train_ds, _ = input_pipeline.load_splits(config)
   model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
-  steps_per_epoch, _ = train.steps_for(config, len(train_ds.labels))
+  steps_per_epoch, _ = schedules.steps_for(config, len(train_ds.labels))
   schedule = range_schedule(min_lr, max_lr, num_steps)
   tx = optimizers.create_optimizer(config, steps_per_epoch, num_steps, schedule=schedule,
                                    frozen=models.frozen_params(model))
   # The same initial weights and data order as a training run of this config.
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
-  state = train.create_train_state(init_rng, model, train_ds.image_shape, tx,
+  state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx,
                                    pipeline.fit(train_ds.images))
-  state = train.fit_model(state, model, train_ds.images, pipeline, config.seed)
+  state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from:
     state = finetune.load_init(state, config.init_from)
   state = parallel.replicate(state, mesh)
   data = parallel.replicate({'image': train_ds.images, 'label': train_ds.labels}, mesh)
-  step_fn = jax.jit(functools.partial(train.gather_train_step, pipeline=pipeline,
+  step_fn = jax.jit(functools.partial(steps.gather_train_step, pipeline=pipeline,
                                       label_smoothing=config.label_smoothing,
                                       steps_per_epoch=steps_per_epoch),
                     donate_argnums=0)

@@ -154,12 +154,12 @@ def load_inputs(path: str, image_shape: Sequence[int], data_config
 def predict_probabilities(run, images: np.ndarray, tta: str = '',
                           batch_size: Optional[int] = None) -> np.ndarray:
   """[N, K] probabilities of `run`'s model for uint8 images, averaged over TTA views."""
-  from cnnlab import input_pipeline, train  # pylint: disable=g-import-not-at-top
-  eval_fn = train.make_eval_fn(run.pipeline, tta)
+  from cnnlab import input_pipeline, steps  # pylint: disable=g-import-not-at-top
+  eval_fn = steps.make_eval_fn(run.pipeline, tta)
   # Unlabelled: the labels only feed the (unused) loss and accuracy.
   dataset = input_pipeline.Dataset(images, np.zeros(len(images), np.int32), run.class_names,
                                    run.meta['label_values'])
-  result = train.evaluate(run.state, dataset, run.mesh, eval_fn,
+  result = steps.evaluate(run.state, dataset, run.mesh, eval_fn,
                           batch_size or run.config.eval_batch_size, with_probabilities=True)
   return result['probabilities']
 

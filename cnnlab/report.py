@@ -164,7 +164,7 @@ def write_evaluation(workdir: str, name: str, result: Dict[str, Any], labels: np
   Args:
     workdir: the run's workdir.
     name: the evaluation's name.
-    result: train.evaluate's dict (loss, accuracy, count, confusion), without
+    result: steps.evaluate's dict (loss, accuracy, count, confusion), without
       'probabilities'.
     labels, probabilities: per image, for the .npz.
     ids: per-image ids (default 0..N-1).
@@ -254,7 +254,7 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   Args:
     workdir: the run's workdir.
     name: the evaluation's name ('val' goes to <workdir>/report/).
-    result: train.evaluate's dict.
+    result: steps.evaluate's dict.
     dataset: the evaluated input_pipeline.Dataset (labels aligned to the run).
     probabilities: [N, K].
     step: the evaluated checkpoint's step.
@@ -281,45 +281,31 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   return written
 
 
-def after_training(workdir: str, ckpts, state, val_ds, mesh, eval_fn, config,
-                   meta: Dict[str, Any]) -> Optional[Dict[str, str]]:
-  """The training run's report: its best checkpoint evaluated on the val split.
+def curves_only(workdir: str) -> Dict[str, str]:
+  """The report of a run without a val split (val_fraction=0): its training curves."""
+  from cnnlab import figures, history  # pylint: disable=g-import-not-at-top
+  logging.info('No validation split (data.val_fraction=0): nothing to report on but the '
+               'training curves in %s. Evaluate the run on held-out data with: python -m '
+               'cnnlab.evaluate --workdir=%s --data_dir=<folder>', report_dir(workdir), workdir)
+  return {'curves.png': figures.save(figures.curves_figure(history.read(workdir)),
+                                     os.path.join(report_dir(workdir), 'curves.png'))}
 
-  Called by train.train_and_evaluate on every process (evaluation and restore
-  are collective); only the main process writes files. Skipped when there is
-  no val split or config.report is False.
+
+def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarray, val_ds,
+                   step: int, config, meta: Dict[str, Any]) -> Optional[Dict[str, str]]:
+  """The training run's report from its finished evaluation of the best checkpoint on val.
+
+  cnnlab.train evaluates (collectively, on every process) and calls this on
+  the main process. A failing figure is logged, never raised: the run itself
+  is complete and checkpointed.
   """
-  from cnnlab import figures, history, parallel, train  # pylint: disable=g-import-not-at-top
-  if not config.report:
-    return None
-  if not len(val_ds.labels):  # val_fraction=0: nothing to evaluate, but the curves
-    if parallel.is_main_process():
-      logging.info('No validation split (data.val_fraction=0): nothing to report on but the '
-                   'training curves in %s. Evaluate the run on held-out data with: python -m '
-                   'cnnlab.evaluate --workdir=%s --data_dir=<folder>', report_dir(workdir), workdir)
-      return {'curves.png': figures.save(
-          figures.curves_figure(history.read(workdir)),
-          os.path.join(report_dir(workdir), 'curves.png'))}
-    return None
-  ckpts.wait()
-  step = ckpts.best_step()
-  if step is not None:
-    state = ckpts.restore(state, best=True)
-  else:
-    step = int(state.step)
-  result = train.evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size,
-                          with_probabilities=True)
-  probabilities = result.pop('probabilities')
-  if not parallel.is_main_process():
-    return None
   try:
-    # With config.tta, eval_fn is the TTA evaluation (train.make_eval_fn): say so.
+    # With config.tta, the evaluation used TTA (steps.make_eval_fn): say so.
     tta = {'tta': config.tta} if config.get('tta') else {}
     written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step,
                                 meta, data_dir=config.data.dir, data_name=config.data.name, **tta)
   except Exception:  # pylint: disable=broad-except
-    # The run itself is complete and checkpointed: a failing figure must not
-    # turn it into a failed run. `python -m cnnlab.evaluate` retries the report.
+    # `python -m cnnlab.evaluate` retries the report.
     logging.exception('Writing the report into %s failed; the trained checkpoints are fine. '
                       'Retry with: python -m cnnlab.evaluate --workdir=%s', report_dir(workdir),
                       workdir)
@@ -390,10 +376,11 @@ def run_names(workdirs: Sequence[str]) -> List[str]:
 
 def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
   """Histories and a summary row per run: {'runs': [(name, records)], 'rows': [...]}."""
-  from cnnlab import history, train  # pylint: disable=g-import-not-at-top
+  from cnnlab import history  # pylint: disable=g-import-not-at-top
+  from cnnlab import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
   runs, rows = [], []
-  metas = [train.read_meta(w) for w in workdirs]
+  metas = [workdir_lib.read_meta(w) for w in workdirs]
   differences = config_differences([m.get('config') for m in metas])
   for name, workdir, meta, differ in zip(run_names(workdirs), workdirs, metas, differences):
     records = history.read(workdir)

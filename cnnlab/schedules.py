@@ -32,7 +32,7 @@ if __name__ == '__main__':
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import math
-from typing import List
+from typing import List, Tuple
 
 import jax
 import jax.numpy as jnp
@@ -181,6 +181,17 @@ def with_warmup(schedule: optax.Schedule, warmup_steps: int) -> optax.Schedule:
 def epochs_to_steps(num_epochs: float, steps_per_epoch: int) -> int:
   """A run of num_epochs (possibly fractional, airbench's 9.9) in steps, rounded up."""
   return int(math.ceil(num_epochs * steps_per_epoch - 1e-9))
+
+
+def steps_for(config: ml_collections.ConfigDict, num_train_images: int) -> Tuple[int, int]:
+  """(steps_per_epoch, num_train_steps); the last partial batch of an epoch is dropped."""
+  steps_per_epoch = num_train_images // config.batch_size
+  if steps_per_epoch == 0:
+    raise UserError(f'batch_size={config.batch_size} is larger than the {num_train_images} '
+                    'training images: lower --config.batch_size')
+  if config.num_train_steps > 0:
+    return steps_per_epoch, config.num_train_steps
+  return steps_per_epoch, epochs_to_steps(config.num_epochs, steps_per_epoch)
 
 
 def _steps(epochs: float, steps_per_epoch: int) -> int:
@@ -392,9 +403,9 @@ def main(argv):
     config = f.config
     steps_per_epoch = f.steps_per_epoch
     if not steps_per_epoch:
-      from cnnlab import input_pipeline, train  # pylint: disable=g-import-not-at-top
+      from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top
       train_ds, _ = input_pipeline.load_splits(config)
-      steps_per_epoch = train.steps_for(config, len(train_ds.labels))[0]
+      steps_per_epoch = steps_for(config, len(train_ds.labels))[0]
     num_train_steps = (config.num_train_steps if config.num_train_steps > 0
                        else epochs_to_steps(config.num_epochs, steps_per_epoch))
     names = SCHEDULES.names() if f.all else None

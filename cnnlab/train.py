@@ -1,27 +1,21 @@
-"""Training and evaluation: small pure functions plus the loop that uses them.
+"""The training loop: cnnlab.steps' pure functions driven over epochs, with saves.
 
-`train_step` and `eval_step` are pure (state, batch) -> (state, metrics)
-functions, jitted over a data-parallel Mesh (cnnlab.parallel). Everything
-random derives from config.seed: init and dropout/augmentation keys from
-`fold_in(key, step)`, the data order from `fold_in(key, epoch)`, so a run
-resumed from a checkpoint repeats the uninterrupted one exactly.
+Imported only by the entry points that run it (cnnlab.main, cnnlab.sweep;
+tests/test_layers.py enforces it). The data order is a permutation drawn
+from `fold_in(key, epoch)` and every step's randomness from
+`fold_in(key, step)` (cnnlab.steps), so a run resumed from a checkpoint
+repeats the uninterrupted one exactly.
 """
-import dataclasses
 import functools
-import json
 import logging
 import math
 import os
 import time
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List
 
-import flax
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
-from flax.training import train_state
 
 from cnnlab import augment
 from cnnlab import checkpoints
@@ -35,223 +29,14 @@ from cnnlab import optimizers
 from cnnlab import parallel
 from cnnlab import report
 from cnnlab import schedules
+from cnnlab import steps
 from cnnlab import tensorboard
-from cnnlab import tta as tta_lib
+from cnnlab import workdir as workdir_lib
 from cnnlab.errors import UserError
 from cnnlab.progress import ProgressBar
 
-META_FILE = 'meta.json'
-
-
-class TrainState(train_state.TrainState):
-  batch_stats: Any
-  # Statistics the input pipeline fitted on the training split (featurewise
-  # mean/std, ZCA): checkpointed so evaluation applies the same ones.
-  input_stats: Any
-  # cnnlab.lookahead's EMA of params and batch stats ({} when it is off).
-  lookahead: Any = dataclasses.field(default_factory=dict)
-
-
 class TrainingDiverged(UserError):
   """The loss became NaN or infinite."""
-
-
-def initialized(rng: jax.Array, model, image_shape) -> Tuple[Any, Any]:
-  """(params, batch_stats) of `model` for one image of `image_shape`."""
-  variables = jax.jit(functools.partial(model.init, train=False))(
-      {'params': rng}, jnp.zeros((1,) + tuple(image_shape), jnp.float32))
-  return variables['params'], variables.get('batch_stats', {})
-
-
-def create_train_state(rng: jax.Array, model, image_shape, tx: optax.GradientTransformation,
-                       input_stats: Any = None) -> TrainState:
-  params, batch_stats = initialized(rng, model, image_shape)
-  return TrainState.create(apply_fn=model.apply, params=params, tx=tx,
-                           batch_stats=batch_stats, input_stats=input_stats or {},
-                           lookahead={})
-
-
-def with_lookahead(state: TrainState, settings: Optional[lookahead.Settings]) -> TrainState:
-  """state with its lookahead EMA started from its current weights (when on)."""
-  if settings is None:
-    return state.replace(lookahead={})
-  return state.replace(lookahead=lookahead.init(state.params, state.batch_stats))
-
-
-def fit_model(state: TrainState, model, train_images: np.ndarray,
-              pipeline: augment.Pipeline, seed: int) -> TrainState:
-  """Sets the parameters a model fits from data (airbench's whitening conv).
-
-  They are fitted on up to models.FIT_IMAGES training images (a seeded random
-  subset), as the model will see them: through the eval pipeline.
-  """
-  if not hasattr(model, 'fit_params'):
-    return state
-  rows = np.random.default_rng(seed).permutation(len(train_images))[:models.FIT_IMAGES]
-  images = np.asarray(pipeline.eval(train_images[np.sort(rows)], state.input_stats))
-  return state.replace(params=models.fit_params(model, state.params, images))
-
-
-def cross_entropy_loss(logits, labels, label_smoothing: float = 0.0):
-  """Per-example softmax cross-entropy with optional label smoothing."""
-  targets = jax.nn.one_hot(labels, logits.shape[-1])
-  if label_smoothing:
-    targets = optax.smooth_labels(targets, label_smoothing)
-  return optax.softmax_cross_entropy(logits, targets)
-
-
-def _variables(state: TrainState, params=None) -> Dict[str, Any]:
-  variables = {'params': state.params if params is None else params}
-  if state.batch_stats:
-    variables['batch_stats'] = state.batch_stats
-  return variables
-
-
-def augmented_images(state: TrainState, batch: Dict[str, jax.Array], aug_rng: jax.Array, *,
-                     pipeline: augment.Pipeline, steps_per_epoch: Optional[int] = None
-                     ) -> jax.Array:
-  """The model's training input: batch['image'] through the pipeline's random transforms.
-
-  Derandomized ops (airbench's flip_lr(alternate=True)) decide per example
-  from batch['id'] (each row's index in the training split, when the batch
-  has one) and the epoch, state.step // steps_per_epoch (when given): both
-  are data, so the step stays pure and a resumed run repeats the same flips.
-  """
-  epoch = None if steps_per_epoch is None else state.step // steps_per_epoch
-  return pipeline.train(aug_rng, batch['image'], state.input_stats,
-                        example_ids=batch.get('id'), epoch=epoch)
-
-
-def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *,
-               pipeline: augment.Pipeline, label_smoothing: float = 0.0,
-               steps_per_epoch: Optional[int] = None,
-               lookahead_settings: Optional[lookahead.Settings] = None
-               ) -> Tuple[TrainState, Dict[str, jax.Array]]:
-  """One optimizer step on a (global) batch of uint8 images; returns batch means.
-
-  batch: 'image' uint8 [B, H, W, C], 'label' int [B] and, optionally, 'id'
-  int32 [B], the rows' indices in the training split (see augmented_images).
-  lookahead_settings: when given, the step ends with cnnlab.lookahead.update.
-  """
-  aug_rng, dropout_rng = jax.random.split(jax.random.fold_in(rng, state.step))
-  images = augmented_images(state, batch, aug_rng, pipeline=pipeline,
-                            steps_per_epoch=steps_per_epoch)
-
-  def loss_fn(params):
-    logits, updates = state.apply_fn(
-        _variables(state, params), images, train=True,
-        rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
-    loss = cross_entropy_loss(logits, batch['label'], label_smoothing).mean()
-    return loss, (logits, updates)
-
-  (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  state = state.apply_gradients(
-      grads=grads, batch_stats=updates.get('batch_stats', state.batch_stats))
-  if lookahead_settings is not None:
-    ema, params, batch_stats = lookahead.update(lookahead_settings, state.step, state.lookahead,
-                                                state.params, state.batch_stats)
-    state = state.replace(params=params, batch_stats=batch_stats, lookahead=ema)
-  accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
-  return state, {'loss': loss, 'accuracy': accuracy}
-
-
-def gather_train_step(state, data, indices, rng, **kwargs):
-  """train_step on rows `indices` of a device-resident dataset (airbench style).
-
-  The indices are the examples' ids (batch['id']) for derandomized augmentation.
-  """
-  batch = {'image': data['image'][indices], 'label': data['label'][indices], 'id': indices}
-  return train_step(state, batch, rng, **kwargs)
-
-
-def eval_step(state: TrainState, batch: Dict[str, jax.Array], *,
-              pipeline: augment.Pipeline, tta: Optional[tta_lib.TTA] = None
-              ) -> Tuple[Dict[str, jax.Array], jax.Array]:
-  """Sums over the rows where batch['mask'] is 1 (exact with a padded last batch).
-
-  tta: views whose predictions are combined (cnnlab.tta); None = the image.
-
-  Returns (sums, probabilities): loss_sum, correct, count and the confusion
-  counts [true, predicted], plus softmax probabilities per row.
-  """
-  view_logits = []
-  for view in (tta.views if tta else (tta_lib.identity,)):
-    images = pipeline.eval(view(batch['image']), state.input_stats)
-    view_logits.append(state.apply_fn(_variables(state), images, train=False))
-  logits = tta_lib.combine(tta, view_logits) if tta else view_logits[0]
-  mask = batch['mask'].astype(jnp.float32)
-  labels = batch['label']
-  predicted = jnp.argmax(logits, -1)
-  num_classes = logits.shape[-1]
-  onehot_true = jax.nn.one_hot(labels, num_classes) * mask[:, None]
-  onehot_pred = jax.nn.one_hot(predicted, num_classes)
-  sums = {
-      'loss_sum': jnp.sum(cross_entropy_loss(logits, labels) * mask),
-      'correct': jnp.sum((predicted == labels) * mask),
-      'count': jnp.sum(mask),
-      'confusion': jnp.round(onehot_true.T @ onehot_pred).astype(jnp.int32),
-  }
-  return sums, jax.nn.softmax(logits)
-
-
-def make_eval_fn(pipeline: augment.Pipeline, tta: str = ''):
-  """A jitted (state, batch) -> (sums, probabilities) for evaluate.
-
-  tta: a cnnlab.tta name; '' = plain evaluation (a UserError lists the names).
-  """
-  spec = tta_lib.get(tta) if tta else None
-  return jax.jit(functools.partial(eval_step, pipeline=pipeline, tta=spec))
-
-
-def pad_batches(images: np.ndarray, labels: np.ndarray, batch_size: int):
-  """Yields {'image','label','mask'} batches of exactly batch_size (last one padded)."""
-  for start in range(0, len(labels), batch_size):
-    image, label = images[start:start + batch_size], labels[start:start + batch_size]
-    pad = batch_size - len(label)
-    mask = np.concatenate([np.ones(len(label), np.int32), np.zeros(pad, np.int32)])
-    if pad:
-      image = np.concatenate([image, np.zeros((pad,) + image.shape[1:], image.dtype)])
-      label = np.concatenate([label, np.zeros(pad, label.dtype)])
-    yield {'image': image, 'label': label, 'mask': mask}
-
-
-def evaluate(state: TrainState, dataset: input_pipeline.Dataset, mesh, eval_fn,
-             batch_size: int, with_probabilities: bool = False) -> Dict[str, Any]:
-  """Exact loss / accuracy / confusion counts of `state` on a whole dataset."""
-  parallel.check_batch_size(batch_size, mesh, 'eval_batch_size')
-  start, stop = parallel.process_rows(batch_size, mesh)
-  totals, probabilities = None, []
-  for batch in pad_batches(dataset.images, dataset.labels, batch_size):
-    local = {k: v[start:stop] for k, v in batch.items()}
-    sums, probs = eval_fn(state, parallel.global_batch(local, mesh))
-    totals = sums if totals is None else jax.tree_util.tree_map(jnp.add, totals, sums)
-    if with_probabilities:
-      probabilities.append(parallel.fetch(probs)[batch['mask'] == 1])
-  totals = parallel.fetch(totals)
-  count = max(float(totals['count']), 1.0)
-  result = {'loss': float(totals['loss_sum']) / count,
-            'accuracy': float(totals['correct']) / count,
-            'count': int(totals['count']),
-            'confusion': totals['confusion'].tolist()}
-  if with_probabilities:
-    result['probabilities'] = np.concatenate(probabilities)
-  return result
-
-
-# ---- the loop ---------------------------------------------------------------------
-
-def state_is_finite(state: TrainState) -> jax.Array:
-  """Whether every float of params, batch stats and optimizer state is finite.
-
-  One fused reduction (jit it): far cheaper than the save it guards, which
-  copies all of the same arrays to the host. A finite loss is not enough on
-  its own: the update after the last finite loss can already overflow.
-  """
-  leaves = [x for x in jax.tree_util.tree_leaves((state.params, state.batch_stats,
-                                                   state.opt_state, state.lookahead))
-            if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
-  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else (
-      jnp.bool_(True))
 
 
 def step_metrics(metrics: List[Dict[str, Any]]) -> List[Dict[str, float]]:
@@ -263,59 +48,31 @@ def step_metrics(metrics: List[Dict[str, Any]]) -> List[Dict[str, float]]:
   return [{k: float(v) for k, v in m.items()} for m in jax.device_get(metrics)]
 
 
-def check_workdir(workdir: str, meta: Dict[str, Any]) -> None:
-  """Refuses to resume a workdir whose checkpoints are of another model or data shape."""
-  path = os.path.join(workdir, META_FILE)
-  if not os.path.exists(path):
+def write_report(workdir: str, ckpts: checkpoints.Checkpoints, state, val_ds, mesh, eval_fn,
+                 config: ml_collections.ConfigDict, meta: Dict[str, Any]) -> None:
+  """Evaluates the best checkpoint on val (every process) and has report write it up.
+
+  Skipped when config.report is False; without a val split the report holds
+  the training curves only.
+  """
+  if not config.report:
     return
-  with open(path) as f:
-    old = json.load(f)
-  for key in ('model', 'image_shape', 'num_classes', 'augment'):
-    if old.get(key) != meta[key]:
-      raise UserError(
-          f'workdir {workdir!r} holds a run with {key}={old.get(key)!r}, but this config '
-          f'has {key}={meta[key]!r}: resuming would mix them. Use a new --workdir, or '
-          'delete the old one to start over.')
-
-
-def write_meta(workdir: str, meta: Dict[str, Any]) -> None:
-  tmp = os.path.join(workdir, META_FILE + '.tmp')
-  with open(tmp, 'w') as f:
-    json.dump(meta, f, indent=2)
-  os.replace(tmp, os.path.join(workdir, META_FILE))
-
-
-def read_meta(workdir: str) -> Dict[str, Any]:
-  path = os.path.join(workdir, META_FILE)
-  if not os.path.exists(path):
-    raise UserError(f'{workdir!r} is not a cnnlab workdir (no {META_FILE}): pass the '
-                    '--workdir of a training run')
-  with open(path) as f:
-    return json.load(f)
-
-
-def steps_for(config: ml_collections.ConfigDict, num_train_images: int) -> Tuple[int, int]:
-  """(steps_per_epoch, num_train_steps); the last partial batch of an epoch is dropped."""
-  steps_per_epoch = num_train_images // config.batch_size
-  if steps_per_epoch == 0:
-    raise UserError(f'batch_size={config.batch_size} is larger than the {num_train_images} '
-                    'training images: lower --config.batch_size')
-  if config.num_train_steps > 0:
-    return steps_per_epoch, config.num_train_steps
-  return steps_per_epoch, schedules.epochs_to_steps(config.num_epochs, steps_per_epoch)
-
-
-def restore_or_init(ckpts: checkpoints.Checkpoints, state: TrainState, workdir: str
-                    ) -> TrainState:
-  if ckpts.latest_step() is None:
-    return state
-  try:
-    state = ckpts.restore(state)
-  except (ValueError, KeyError, TypeError) as e:
-    raise UserError(f'cannot resume from the checkpoint in {workdir!r} ({e}); it was '
-                    'written by a different model or optimizer: use a new --workdir') from e
-  logging.info('Resumed from step %d in %s', int(state.step), workdir)
-  return state
+  main = parallel.is_main_process()
+  if not len(val_ds.labels):
+    if main:
+      report.curves_only(workdir)
+    return
+  ckpts.wait()
+  step = ckpts.best_step()
+  if step is not None:
+    state = ckpts.restore(state, best=True)
+  else:
+    step = int(state.step)
+  result = steps.evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size,
+                          with_probabilities=True)
+  probabilities = result.pop('probabilities')
+  if main:
+    report.after_training(workdir, result, probabilities, val_ds, step, config, meta)
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
@@ -330,11 +87,11 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   train_ds, val_ds = input_pipeline.load_splits(config)
   model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
-  steps_per_epoch, num_train_steps = steps_for(config, len(train_ds.labels))
+  steps_per_epoch, num_train_steps = schedules.steps_for(config, len(train_ds.labels))
   tx = optimizers.create_optimizer(config, steps_per_epoch, num_train_steps,
                                    frozen=models.frozen_params(model))
   lookahead_settings = lookahead.settings(config, steps_per_epoch, num_train_steps)
-  tta_eval_fn = make_eval_fn(pipeline, config.tta) if config.tta else None  # names checked now
+  tta_eval_fn = steps.make_eval_fn(pipeline, config.tta) if config.tta else None  # names checked now
 
   meta = {'model': config.model.name, 'image_shape': list(train_ds.image_shape),
           'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
@@ -347,21 +104,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           'steps_per_epoch': steps_per_epoch, 'num_train_steps': num_train_steps,
           'config': config.to_dict()}
   os.makedirs(workdir, exist_ok=True)
-  check_workdir(workdir, meta)
+  workdir_lib.check_workdir(workdir, meta)
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   input_stats = pipeline.fit(train_ds.images)
-  state = create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
+  state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
   if ckpts.latest_step() is None:  # a resumed run restores its fitted parameters
-    state = fit_model(state, model, train_ds.images, pipeline, config.seed)
+    state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from and ckpts.latest_step() is None:  # a resumed run keeps its own weights
     state = finetune.load_init(state, config.init_from, workdir if main else '')
-  state = with_lookahead(state, lookahead_settings)
+  state = steps.with_lookahead(state, lookahead_settings)
   # Restore into the replicated template: every process reads its shards collectively.
-  state = restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
+  state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
-    write_meta(workdir, meta)
+    workdir_lib.write_meta(workdir, meta)
   start_step = int(state.step)
   # Every process needs the same records (best accuracy, early stopping decide
   # collective saves); only process 0 rewrites the file.
@@ -375,10 +132,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   if on_device:
     device_data = parallel.replicate(
         {'image': train_ds.images, 'label': train_ds.labels}, mesh)
-    step_fn = jax.jit(functools.partial(gather_train_step, **step_kwargs), donate_argnums=0)
+    step_fn = jax.jit(functools.partial(steps.gather_train_step, **step_kwargs), donate_argnums=0)
   else:
-    step_fn = jax.jit(functools.partial(train_step, **step_kwargs), donate_argnums=0)
-  eval_fn = make_eval_fn(pipeline)
+    step_fn = jax.jit(functools.partial(steps.train_step, **step_kwargs), donate_argnums=0)
+  eval_fn = steps.make_eval_fn(pipeline)
   # val_fraction=0 (train on everything, as airbench): no per-epoch val, and
   # best/ is the last checkpoint.
   has_val = len(val_ds.labels) > 0
@@ -406,7 +163,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   # so a NaN state is never saved; last_good is the latest periodic
   # checkpoint known to be finite, the one a TrainingDiverged message names.
   last_good = ckpts.latest_step()
-  finite_fn = jax.jit(state_is_finite)
+  finite_fn = jax.jit(steps.state_is_finite)
   finite_step = start_step  # the state at this step was checked finite (or restored)
 
   def diverged(problem: str, first: int, last: int) -> TrainingDiverged:
@@ -501,7 +258,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
           'train_seconds_total': train_seconds_total + train_seconds,
       }
       if has_val and ((epoch + 1) % config.eval_every_epochs == 0 or step == num_train_steps):
-        val = evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size)
+        val = steps.evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size)
         record.update(val_loss=val['loss'], val_accuracy=val['accuracy'])
         state = state.replace(opt_state=optimizers.after_eval(state.opt_state, val))
         if val['accuracy'] > best_accuracy:
@@ -510,7 +267,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
         else:
           evals_since_best += 1
         if tta_eval_fn is not None and step == num_train_steps:
-          val = evaluate(state, val_ds, mesh, tta_eval_fn, config.eval_batch_size)
+          val = steps.evaluate(state, val_ds, mesh, tta_eval_fn, config.eval_batch_size)
           record.update(val_loss_tta=val['loss'], val_accuracy_tta=val['accuracy'])
       record['epoch_seconds'] = time.monotonic() - epoch_start
       record['elapsed_seconds'] = time.monotonic() - run_start
@@ -550,7 +307,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
   tb.close()
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
-  report.after_training(workdir, ckpts, state, val_ds, mesh, tta_eval_fn or eval_fn, config,
-                        meta)
+  write_report(workdir, ckpts, state, val_ds, mesh, tta_eval_fn or eval_fn, config, meta)
   ckpts.close()
   return record

@@ -14,7 +14,7 @@ weights (summing to 1) and how the views' outputs are combined:
 
 Loss and accuracy are those of the combined prediction. With the single
 view `identity` evaluation computes exactly what plain evaluation computes.
-train.make_eval_fn(pipeline, name) builds the jitted evaluation step.
+steps.make_eval_fn(pipeline, name) builds the jitted evaluation step.
 """
 import dataclasses
 from typing import Callable, Sequence, Tuple

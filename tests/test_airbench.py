@@ -16,6 +16,8 @@ import numpy as np
 import optax
 import pytest
 
+from cnnlab import steps
+
 from cnnlab import augment
 from cnnlab import checkpoints
 from cnnlab import history
@@ -68,16 +70,19 @@ def test_whitening_conv_whitens_its_fitting_patches():
 
 def test_parameter_count_and_dirac_init():
   model = models.create_model('airbench', 10)
-  variables = model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)), train=False)
+  variables = jax.eval_shape(
+      lambda: model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)), train=False))
   count = lambda t: sum(x.size for x in jax.tree_util.tree_leaves(t))
   assert count(variables['params']) == 1_971_640
-  kernel = variables['params']['ConvGroup_1']['Conv_0']['kernel']  # 64 -> 256
+  assert variables['params']['ConvGroup_1']['Conv_0']['kernel'].shape == (3, 3, 64, 256)
+  group = models.ConvGroup(256).init(jax.random.key(0), jnp.zeros((1, 8, 8, 64)), train=False)
+  kernel = group['params']['Conv_0']['kernel']  # a 64 -> 256 conv as the model builds it
   np.testing.assert_array_equal(kernel[:, :, :, :64], np.eye(64)[None, None] * (
       np.arange(9).reshape(3, 3) == 4)[:, :, None, None])
   assert np.abs(kernel[:, :, :, 64:]).max() <= 1 / math.sqrt(9 * 64)
   small = models.create_model('airbench', 10, widths=(32, 64, 128))
-  assert count(small.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)),
-                          train=False)['params']) == 294_648
+  assert count(jax.eval_shape(lambda: small.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)),
+                                                 train=False))['params']) == 294_648
   with pytest.raises(Exception, match='does not take'):
     models.create_model('vgg', 10, widths=(1, 2))
 
@@ -379,7 +384,7 @@ def test_airbench_tta_evaluation_equals_weighted_logits_of_its_views(folder, tmp
   train.train_and_evaluate(config, workdir)
   run = inference.load_run(workdir)
   _, val = input_pipeline.load_splits(config)
-  result = train.evaluate(run.state, val, run.mesh, train.make_eval_fn(run.pipeline, 'airbench'),
+  result = steps.evaluate(run.state, val, run.mesh, steps.make_eval_fn(run.pipeline, 'airbench'),
                           batch_size=4, with_probabilities=True)
   # By hand: the six views with np.pad, the model applied to each, logits weighted.
   images = val.images

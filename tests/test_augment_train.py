@@ -13,6 +13,8 @@ import numpy as np
 import optax
 import pytest
 
+from cnnlab import steps
+
 from cnnlab import augment
 from cnnlab import checkpoints
 from cnnlab import history
@@ -46,7 +48,7 @@ def _latest_params(workdir):
 
 # ---- airbench's alternating flip ----------------------------------------------------
 def test_alternating_flip_epoch_parity_in_the_train_step():
-  # What the train step feeds the model (train.augmented_images, as train_step
+  # What the train step feeds the model (steps.augmented_images, as train_step
   # calls it): over four epochs of shuffled batches, example i is mirrored in
   # epoch e exactly when bit(i) XOR (e odd), airbench's scheme (a fixed random
   # half pre-flipped once, then every image flipped in odd epochs) with the
@@ -61,8 +63,8 @@ def test_alternating_flip_epoch_parity_in_the_train_step():
   images[:, :, -1] = 0
   pipeline = augment.create_pipeline('flip_lr(alternate=True)')
   model = models.create_model('conv1', 2)
-  state = train.create_train_state(jax.random.key(0), model, (6, 6, 1), optax.sgd(0.1))
-  fn = jax.jit(functools.partial(train.augmented_images, pipeline=pipeline,
+  state = steps.create_train_state(jax.random.key(0), model, (6, 6, 1), optax.sgd(0.1))
+  fn = jax.jit(functools.partial(steps.augmented_images, pipeline=pipeline,
                                  steps_per_epoch=steps_per_epoch))
   x = images / np.float32(255)
   flipped = np.zeros((4, num), bool)
@@ -91,7 +93,7 @@ def test_alternating_flip_epoch_parity_in_the_train_step():
   for kwargs, batch in [({}, {'image': images[:2], 'id': np.arange(2, dtype=np.int32)}),
                         ({'steps_per_epoch': 4}, {'image': images[:2]})]:
     with pytest.raises(UserError, match='example ids and the epoch'):
-      train.augmented_images(state, batch, jax.random.key(0), pipeline=pipeline, **kwargs)
+      steps.augmented_images(state, batch, jax.random.key(0), pipeline=pipeline, **kwargs)
 
 
 @pytest.mark.parametrize('on_device', [True, False])

@@ -8,6 +8,8 @@ import numpy as np
 import optax
 import pytest
 
+from cnnlab import steps
+
 from cnnlab import checkpoints
 from cnnlab import finetune
 from cnnlab import models
@@ -33,7 +35,7 @@ def test_merge_loads_by_name_and_reports_mismatches():
 
 def tiny_state(tx, num_classes=3, seed=0):
   model = models.create_model('conv1', num_classes)
-  return train.create_train_state(jax.random.key(seed), model, (16, 16, 3), tx)
+  return steps.create_train_state(jax.random.key(seed), model, (16, 16, 3), tx)
 
 
 def test_freeze_keeps_matching_params_and_trains_the_rest(tmp_path):

@@ -5,6 +5,8 @@ import numpy as np
 import optax
 import pytest
 
+from cnnlab import steps
+
 from cnnlab import optimizers
 from cnnlab.errors import UserError
 from configs import base
@@ -342,7 +344,6 @@ def test_sgd_nesterov_matches_optax_and_differs_from_momentum():
 
 # ---- label smoothing -------------------------------------------------------------------
 def test_label_smoothing_is_smoothed_cross_entropy():
-  from cnnlab import train  # pylint: disable=g-import-not-at-top
   logits = np.array([[2.0, -1.0, 0.5, 0.0], [0.0, 0.0, 3.0, 1.0], [-2.0, 1.0, 0.5, 4.0]],
                     np.float32)
   labels = np.array([0, 2, 1])
@@ -352,33 +353,33 @@ def test_label_smoothing_is_smoothed_cross_entropy():
   log_p = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
   by_hand = -np.sum(((1 - smoothing) * onehot + smoothing / k) * log_p, axis=-1)
   via_optax = optax.softmax_cross_entropy(logits, optax.smooth_labels(onehot, smoothing))
-  got = np.asarray(train.cross_entropy_loss(jnp.asarray(logits), labels, smoothing))
+  got = np.asarray(steps.cross_entropy_loss(jnp.asarray(logits), labels, smoothing))
   np.testing.assert_allclose(got, by_hand, rtol=1e-5)
   np.testing.assert_allclose(got, via_optax, rtol=1e-6)
-  unsmoothed = np.asarray(train.cross_entropy_loss(jnp.asarray(logits), labels))
+  unsmoothed = np.asarray(steps.cross_entropy_loss(jnp.asarray(logits), labels))
   np.testing.assert_allclose(unsmoothed, -log_p[np.arange(3), labels], rtol=1e-5)
   assert np.all(np.abs(got - unsmoothed) > 1e-2)
   # Uniform logits: log K whatever the smoothing.
-  np.testing.assert_allclose(train.cross_entropy_loss(jnp.zeros((2, k)), labels[:2], 0.3),
+  np.testing.assert_allclose(steps.cross_entropy_loss(jnp.zeros((2, k)), labels[:2], 0.3),
                              np.log(k), rtol=1e-6)
 
 
 def test_train_step_loss_uses_label_smoothing():
   # The loss train_step reports (and differentiates) is the smoothed one, on
   # the logits of the weights before the step (conv1: no dropout, no BN).
-  from cnnlab import augment, models, train  # pylint: disable=g-import-not-at-top
+  from cnnlab import augment, models  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(3)
   batch = {'image': rng.integers(0, 256, (4, 8, 8, 1), dtype=np.uint8),
            'label': np.array([0, 1, 2, 1], np.int32)}
   pipeline = augment.create_pipeline('')
-  state = train.create_train_state(jax.random.key(0), models.create_model('conv1', 3),
+  state = steps.create_train_state(jax.random.key(0), models.create_model('conv1', 3),
                                    (8, 8, 1), optax.sgd(0.1))
   logits = state.apply_fn({'params': state.params}, pipeline.eval(batch['image'], {}),
                           train=False)
   onehot = jax.nn.one_hot(batch['label'], 3)
   losses = {}
   for smoothing in (0.0, 0.3):
-    _, metrics = train.train_step(state, batch, jax.random.key(1), pipeline=pipeline,
+    _, metrics = steps.train_step(state, batch, jax.random.key(1), pipeline=pipeline,
                                   label_smoothing=smoothing)
     expected = optax.softmax_cross_entropy(logits, optax.smooth_labels(onehot, smoothing))
     np.testing.assert_allclose(metrics['loss'], expected.mean(), rtol=1e-5)

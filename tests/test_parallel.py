@@ -65,23 +65,23 @@ def test_batch_size_not_divisible_names_the_fix():
 _TRAIN_SCRIPT = r'''
 import functools, json, sys
 import jax, numpy as np, optax
-from cnnlab import augment, models, parallel, train
+from cnnlab import augment, models, parallel, steps
 model_name, spec, on_device = sys.argv[1], sys.argv[2], sys.argv[3] == 'device'
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, (48, 8, 8, 3), dtype=np.uint8)
 labels = rng.integers(0, 4, 48).astype(np.int32)
 mesh = parallel.create_mesh()
 pipeline = augment.create_pipeline(spec)
-state = train.create_train_state(jax.random.key(0), models.create_model(model_name, 4),
+state = steps.create_train_state(jax.random.key(0), models.create_model(model_name, 4),
                                  (8, 8, 3), optax.sgd(0.1, 0.9), pipeline.fit(images))
 state = parallel.replicate(state, mesh)
 kwargs = dict(pipeline=pipeline)
 rows = parallel.process_rows(16, mesh)
 if on_device:
   data = parallel.replicate({'image': images, 'label': labels}, mesh)
-  step = jax.jit(functools.partial(train.gather_train_step, **kwargs), donate_argnums=0)
+  step = jax.jit(functools.partial(steps.gather_train_step, **kwargs), donate_argnums=0)
 else:
-  step = jax.jit(functools.partial(train.train_step, **kwargs), donate_argnums=0)
+  step = jax.jit(functools.partial(steps.train_step, **kwargs), donate_argnums=0)
 for i in range(3):
   idx = np.arange(48)[(np.arange(48) * 7 + i) % 48][:16]
   if on_device:

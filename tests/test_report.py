@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnnlab import steps
+
 from cnnlab import figures
 from cnnlab import history
 from cnnlab import report
@@ -174,13 +176,13 @@ def test_tensorboard_resume_hides_the_interrupted_epochs(tmp_path):
 
 
 def test_tta_identity_equals_plain_evaluation_and_flip_is_symmetric(trained):
-  from cnnlab import inference, train, tta  # pylint: disable=g-import-not-at-top
+  from cnnlab import inference, tta  # pylint: disable=g-import-not-at-top
   from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top
   run = inference.load_run(trained['workdir'])
   _, val = input_pipeline.load_splits(run.config)
 
   def evaluate(dataset, name):
-    return train.evaluate(run.state, dataset, run.mesh, train.make_eval_fn(run.pipeline, name),
+    return steps.evaluate(run.state, dataset, run.mesh, steps.make_eval_fn(run.pipeline, name),
                           batch_size=8, with_probabilities=True)
 
   plain, identity = evaluate(val, ''), evaluate(val, 'identity')

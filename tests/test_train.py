@@ -8,6 +8,11 @@ import numpy as np
 import orbax.checkpoint as ocp
 import pytest
 
+from cnnlab import schedules
+
+from cnnlab import workdir as workdir_lib
+
+
 from cnnlab import checkpoints
 from cnnlab import history
 from cnnlab import inference
@@ -20,7 +25,7 @@ def params_of(workdir, best=False):
   run = inference.load_run(workdir) if best else None
   if run is not None:
     return run.state.params
-  meta = train.read_meta(workdir)
+  meta = workdir_lib.read_meta(workdir)
   ckpts = checkpoints.Checkpoints(workdir)
   try:
     return ckpts.latest.restore(ckpts.latest_step())['params'], ckpts.latest_step()
@@ -40,7 +45,7 @@ def test_end_to_end_learns_and_writes_workdir(image_folder, tmp_path):
   assert final['val_accuracy'] == records[-1]['val_accuracy'] > 0.5
   for key in ('train_accuracy', 'val_loss', 'lr', 'images_per_sec', 'epoch_seconds'):
     assert key in records[-1]
-  meta = train.read_meta(workdir)
+  meta = workdir_lib.read_meta(workdir)
   assert meta['class_names'] == ['cat', 'dog', 'frog'] and meta['image_shape'] == [16, 16, 3]
   assert sorted(os.listdir(os.path.join(workdir, 'checkpoints'))) == ['15', '18']
   best_step = int(os.listdir(os.path.join(workdir, 'best'))[0])
@@ -165,12 +170,12 @@ def test_eval_is_exact_with_padded_batches(image_folder, tmp_path):
 def test_steps_for_drops_partial_batch(tmp_path):
   config = tiny_config('', tmp_path)
   config.batch_size, config.num_epochs = 10, 3
-  assert train.steps_for(config, 45) == (4, 12)
+  assert schedules.steps_for(config, 45) == (4, 12)
   config.num_train_steps = 7
-  assert train.steps_for(config, 45) == (4, 7)
+  assert schedules.steps_for(config, 45) == (4, 7)
   # Fractional epochs round the step count up: airbench's 9.9 epochs of
   # 50,000 // 1024 = 48 steps is ceil(475.2) = 476 steps.
   config.num_train_steps, config.batch_size, config.num_epochs = -1, 1024, 9.9
-  assert train.steps_for(config, 50000) == (48, 476)
+  assert schedules.steps_for(config, 50000) == (48, 476)
   config.num_epochs = 2.0
-  assert train.steps_for(config, 50000) == (48, 96)
+  assert schedules.steps_for(config, 50000) == (48, 96)

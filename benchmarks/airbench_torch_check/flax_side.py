@@ -1,7 +1,7 @@
 # cnnlab side of the PyTorch cross-check (see run.sh): writes /tmp/xcheck/*.npz.
 import sys; import os; sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 import jax, jax.numpy as jnp, numpy as np, optax
-from cnnlab import models, train
+from cnnlab import models, steps
 m = models.create_model('airbench', 10, widths=(16, 32, 32))
 rng = np.random.default_rng(0)
 x = rng.normal(size=(8, 32, 32, 3)).astype(np.float32)
@@ -13,7 +13,7 @@ params = jax.tree_util.tree_map_with_path(lambda p, a: a + 0.1 * rng.normal(size
 bs = v['batch_stats']
 def loss_fn(p):
   logits, upd = m.apply({'params': p, 'batch_stats': bs}, jnp.asarray(x), train=True, mutable=['batch_stats'])
-  return train.cross_entropy_loss(logits, jnp.asarray(y), 0.2).sum(), (logits, upd)
+  return steps.cross_entropy_loss(logits, jnp.asarray(y), 0.2).sum(), (logits, upd)
 (loss, (logits, upd)), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
 ev = m.apply({'params': params, 'batch_stats': upd['batch_stats']}, jnp.asarray(x), train=False)
 flat = {}

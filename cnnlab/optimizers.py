@@ -240,20 +240,29 @@ def decay_mask(params: Any) -> Any:
   return jax.tree_util.tree_map_with_path(is_kernel, params)
 
 
-def max_norm(max_value: float, mask: Callable[[Any], Any] = decay_mask
-             ) -> optax.GradientTransformation:
-  """Keras `max_norm(c)`: after the update, each output unit's weights have norm <= c.
+MAX_NORM_AXES = ('keras', 'filter')
+KERAS_EPSILON = 1e-7  # keras.backend.epsilon(), in MaxNorm's denominator
 
-  The norm of kernel[..., j] is taken over all other axes (Dense [in, out]:
-  the inputs; Conv [h, w, in, out]: the whole filter), and a unit above c is
-  rescaled onto it. Must come last in a chain: it turns `updates` into the
-  step that lands on the projected weights.
+
+def max_norm(max_value: float, mask: Callable[[Any], Any] = decay_mask, axes: str = 'keras'
+             ) -> optax.GradientTransformation:
+  """Keras `max_norm(c)` as a kernel constraint: applied to the weights after each update.
+
+  axes='keras' is Keras' MaxNorm(c) with its default axis=0: norms over the
+  kernel's first axis (Dense [in, out]: each output unit's incoming weights;
+  Conv [h, w, in, out]: each column of kernel rows, not the whole filter), and
+  Keras' formula w * clip(norm, 0, c) / (epsilon + norm). axes='filter'
+  takes each output unit's norm over all its other axes (a conv's whole
+  filter: Keras' MaxNorm(c, axis=[0, 1, 2])). Must come last in a chain: it
+  turns `updates` into the step that lands on the constrained weights.
   """
+  if axes not in MAX_NORM_AXES:
+    raise UserError(f'optimizer.max_norm_axes={axes!r}: use one of {", ".join(MAX_NORM_AXES)}')
 
   def project(w):
-    axes = tuple(range(w.ndim - 1))
-    norms = jnp.sqrt(jnp.sum(jnp.square(w), axis=axes, keepdims=True))
-    return w * jnp.where(norms > max_value, max_value / jnp.maximum(norms, 1e-12), 1.0)
+    reduce = (0,) if axes == 'keras' else tuple(range(w.ndim - 1))
+    norms = jnp.sqrt(jnp.sum(jnp.square(w), axis=reduce, keepdims=True))
+    return w * (jnp.clip(norms, 0.0, max_value) / (KERAS_EPSILON + norms))
 
   def init_fn(params):
     del params
@@ -268,6 +277,18 @@ def max_norm(max_value: float, mask: Callable[[Any], Any] = decay_mask
     return updates, state
 
   return optax.GradientTransformation(init_fn, update_fn)
+
+
+def kernels_matching(pattern: str) -> Callable[[Any], Any]:
+  """decay_mask restricted to the kernels whose path matches `pattern` ('' = all)."""
+  regex = re.compile(pattern) if pattern else None
+
+  def mask(params):
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf: is_kernel(path, leaf) and (
+            regex is None or bool(regex.search(path_name(path)))), params)
+
+  return mask
 
 
 def train_for_steps(num_steps: int, pattern: str) -> optax.GradientTransformation:
@@ -425,7 +446,8 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
   if config.schedule.name == 'reduce_on_plateau':
     tx = optax.chain(tx, plateau_scale(config))
   if o.max_norm:
-    tx = optax.chain(tx, max_norm(o.max_norm))
+    tx = optax.chain(tx, max_norm(o.max_norm, kernels_matching(o.get('max_norm_layers', '')),
+                                  o.get('max_norm_axes', 'keras')))
   if config.get('train_only_first_epochs', 0) > 0 and config.train_only_first:
     tx = optax.chain(tx, train_for_steps(
         int(round(config.train_only_first_epochs * steps_per_epoch)), config.train_only_first))

@@ -103,9 +103,15 @@ def get_config():
   # SGDW); kernels only. adamw uses it as its own weight_decay (optax's
   # default would be 1e-4, Keras' 0.004; 0 makes adamw plain adam).
   config.optimizer.weight_decay = 0.0
-  # Keras max_norm(c) kernel constraint: after each update every output unit's
-  # kernel weights are rescaled to norm <= c (seed 002 used 3); 0 = off.
+  # Keras max_norm(c) kernel constraint: after each update the kernel's weight
+  # vectors are rescaled to norm <= c (seed 002 used 3 on chosen layers); 0 = off.
   config.optimizer.max_norm = 0.0
+  # Which norms: 'keras' = Keras' default axis=0 (Dense: each unit's inputs;
+  # Conv: each column of kernel rows), 'filter' = each conv filter as a whole.
+  config.optimizer.max_norm_axes = 'keras'
+  # Regex over kernel paths ('Conv_0/kernel|Dense_0/kernel') that max_norm
+  # constrains, as Keras puts kernel_constraint on chosen layers; '' = all.
+  config.optimizer.max_norm_layers = ''
   # airbench_sgd: the lr multiplier of BatchNorm biases (airbench: 64; their
   # weight decay is not multiplied).
   config.optimizer.norm_bias_lr_scale = 64.0

@@ -81,8 +81,8 @@ def test_coupled_l2_is_masked_and_is_the_keras_gradient():
 def test_max_norm_holds_after_a_step():
   params = flax_like_params()
   grads = jax.tree.map(lambda p: -10.0 * jnp.ones_like(p), params)  # blow the norms up
-  tx = optimizers.create_optimizer(make_config('sgd', lr=1.0, max_norm=2.0), 10, 100)
-  new, _ = step(tx, params, grads)
+  config = make_config('sgd', lr=1.0, max_norm=2.0, max_norm_axes='filter')
+  new, _ = step(optimizers.create_optimizer(config, 10, 100), params, grads)
   conv_norms = jnp.sqrt(jnp.sum(new['Conv_0']['kernel'] ** 2, axis=(0, 1, 2)))
   dense_norms = jnp.sqrt(jnp.sum(new['Dense_0']['kernel'] ** 2, axis=0))
   assert conv_norms.shape == (4,) and dense_norms.shape == (3,)
@@ -90,6 +90,25 @@ def test_max_norm_holds_after_a_step():
   np.testing.assert_allclose(dense_norms, 2.0, rtol=1e-5)
   # Biases are not constrained (Keras' kernel_constraint).
   np.testing.assert_allclose(new['Dense_0']['bias'], params['Dense_0']['bias'] + 10.0)
+
+
+@pytest.mark.parametrize('axes,keras_axis', [('keras', 0), ('filter', [0, 1, 2])])
+def test_max_norm_equals_keras_maxnorm_on_named_layers(axes, keras_axis):
+  import keras  # pylint: disable=g-import-not-at-top
+  params = flax_like_params()
+  rng = np.random.default_rng(4)
+  grads = jax.tree.map(lambda p: jnp.asarray(rng.normal(0, 3, p.shape), jnp.float32), params)
+  config = make_config('sgd', lr=1.0, max_norm=2.0, max_norm_axes=axes,
+                       max_norm_layers='Conv_0/kernel')
+  new, _ = step(optimizers.create_optimizer(config, 10, 100), params, grads)
+  stepped = jax.tree.map(lambda p, g: p - g, params, grads)  # plain SGD, lr 1
+  # The named conv: Keras' MaxNorm(2, axis) applied to the stepped kernel; its
+  # Dense_0 (not named) is left alone, as a layer without kernel_constraint.
+  expected = keras.ops.convert_to_numpy(keras.constraints.MaxNorm(2.0, axis=keras_axis)(
+      keras.ops.convert_to_tensor(np.asarray(stepped['Conv_0']['kernel']))))
+  np.testing.assert_allclose(new['Conv_0']['kernel'], expected, rtol=1e-5, atol=1e-6)
+  assert not np.allclose(expected, stepped['Conv_0']['kernel'])  # the constraint bit
+  np.testing.assert_allclose(new['Dense_0']['kernel'], stepped['Dense_0']['kernel'], rtol=1e-6)
 
 
 def test_max_norm_leaves_small_units_alone():

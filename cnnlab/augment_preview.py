@@ -28,18 +28,23 @@ from absl import flags
 from ml_collections import config_flags
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
-                                lock_config=True)
-flags.DEFINE_string('out', 'augmented.png', 'Where to write the PNG grid.')
-flags.DEFINE_integer('num_images', 8, 'Training images shown (rows), classes in turn.')
-flags.DEFINE_integer('num_draws', 6, 'Augmented draws per image (columns after the original).')
-flags.DEFINE_integer('seed', None, 'Picks images and draws; default: config.seed.')
-flags.DEFINE_integer('fit_examples', 10000,
-                     'Training images the featurewise statistics are fitted on (preview only).')
-flags.DEFINE_bool('normalize', True,
-                  'Show the draws after the normalization ops (what the model sees); '
-                  '--nonormalize shows them before, on the [0, 1] scale.')
-flags.DEFINE_bool('list_ops', False, 'Print the augmentation ops and their arguments, then exit.')
+
+
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
+                                  lock_config=True)
+  flags.DEFINE_string('out', 'augmented.png', 'Where to write the PNG grid.')
+  flags.DEFINE_integer('num_images', 8, 'Training images shown (rows), classes in turn.')
+  flags.DEFINE_integer('num_draws', 6, 'Augmented draws per image (columns after the original).')
+  flags.DEFINE_integer('seed', None, 'Picks images and draws; default: config.seed.')
+  flags.DEFINE_integer('fit_examples', 10000,
+                       'Training images the featurewise statistics are fitted on (preview only).')
+  flags.DEFINE_bool('normalize', True,
+                    'Show the draws after the normalization ops (what the model sees); '
+                    '--nonormalize shows them before, on the [0, 1] scale.')
+  flags.DEFINE_bool('list_ops', False, 'Print the augmentation ops and their arguments, then exit.')
 
 
 def pick_examples(labels, num_images: int, seed: int) -> List[int]:
@@ -150,4 +155,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

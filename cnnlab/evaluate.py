@@ -28,20 +28,25 @@ from absl import flags
 from cnnlab import cli
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
-flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s val split '
-                    '(or --data_name with --split for tfds).')
-flags.DEFINE_string('data_name', '', 'image_folder | arrays | cifar10 | fashion_mnist | mnist; '
-                    'default from --data_dir\'s kind.')
-flags.DEFINE_string('split', 'test', 'tfds split, with a tfds --data_name.')
-flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
-flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
-flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data '
-                    '(with _tta_<tta> appended under --tta).')
-flags.DEFINE_string('tta', '', 'Test-time augmentation (cnnlab.tta): identity | flip | '
-                    'airbench; empty = none.')
-flags.DEFINE_bool('report', True, 'Write the figures and per-class tables into '
-                  '<workdir>/report/[<name>/].')
+
+
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
+  flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s val split '
+                      '(or --data_name with --split for tfds).')
+  flags.DEFINE_string('data_name', '', 'image_folder | arrays | cifar10 | fashion_mnist | mnist; '
+                      'default from --data_dir\'s kind.')
+  flags.DEFINE_string('split', 'test', 'tfds split, with a tfds --data_name.')
+  flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
+  flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
+  flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data '
+                      '(with _tta_<tta> appended under --tta).')
+  flags.DEFINE_string('tta', '', 'Test-time augmentation (cnnlab.tta): identity | flip | '
+                      'airbench; empty = none.')
+  flags.DEFINE_bool('report', True, 'Write the figures and per-class tables into '
+                    '<workdir>/report/[<name>/].')
 
 
 def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: int):
@@ -97,4 +102,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main, flags_parser=cli.parse_flags)

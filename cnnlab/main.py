@@ -19,11 +19,16 @@ from cnnlab import cli  # pylint: disable=g-import-not-at-top
 from cnnlab import parallel  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
-                                lock_config=True)
-flags.DEFINE_string('workdir', 'runs/default', 'Where checkpoints, metrics and reports go.')
-flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-detected '
-                  'under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
+
+
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
+                                  lock_config=True)
+  flags.DEFINE_string('workdir', 'runs/default', 'Where checkpoints, metrics and reports go.')
+  flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-detected '
+                    'under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
 
 
 def main(argv):
@@ -41,4 +46,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main, flags_parser=cli.parse_flags)

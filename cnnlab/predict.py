@@ -44,16 +44,21 @@ from cnnlab import cli
 from cnnlab.errors import UserError
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
-flags.DEFINE_string('input', None, 'Folder of images, or a .npz/.npy arrays file.',
-                    required=True)
-flags.DEFINE_string('output', 'submission.csv', 'CSV to write: id,label[,probabilities].')
-flags.DEFINE_string('label_column', 'label', "Header of the predicted-label column (seed 003's "
-                    "Kaggle submission: target).")
-flags.DEFINE_bool('probabilities', False, 'Add a probability column per class.')
-flags.DEFINE_string('tta', '', 'Test-time augmentation: identity | flip | airbench; empty = none.')
-flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
-flags.DEFINE_integer('batch_size', 0, 'Images per batch; default the run\'s eval_batch_size.')
+
+
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
+  flags.DEFINE_string('input', None, 'Folder of images, or a .npz/.npy arrays file.',
+                      required=True)
+  flags.DEFINE_string('output', 'submission.csv', 'CSV to write: id,label[,probabilities].')
+  flags.DEFINE_string('label_column', 'label', "Header of the predicted-label column (seed 003's "
+                      "Kaggle submission: target).")
+  flags.DEFINE_bool('probabilities', False, 'Add a probability column per class.')
+  flags.DEFINE_string('tta', '', 'Test-time augmentation: identity | flip | airbench; empty = none.')
+  flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
+  flags.DEFINE_integer('batch_size', 0, 'Images per batch; default the run\'s eval_batch_size.')
 
 
 def _natural_key(text: str):
@@ -216,4 +221,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main, flags_parser=cli.parse_flags)

@@ -18,12 +18,17 @@ from cnnlab import cli
 from cnnlab.errors import UserError
 
 FLAGS = flags.FLAGS
-config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.')
-flags.DEFINE_string('out', 'samples.png', 'PNG to write.')
-flags.DEFINE_integer('per_class', 10, 'Images per class.')
-flags.DEFINE_integer('seed', 0, 'Which random images.')
-flags.DEFINE_enum('split', 'all', ['all', 'train', 'val'],
-                  'all = every image of the source; train/val = the run\'s seeded split.')
+
+
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.')
+  flags.DEFINE_string('out', 'samples.png', 'PNG to write.')
+  flags.DEFINE_integer('per_class', 10, 'Images per class.')
+  flags.DEFINE_integer('seed', 0, 'Which random images.')
+  flags.DEFINE_enum('split', 'all', ['all', 'train', 'val'],
+                    'all = every image of the source; train/val = the run\'s seeded split.')
 
 
 def load(config, split: str):
@@ -72,4 +77,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main, flags_parser=cli.parse_flags)

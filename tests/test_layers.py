@@ -96,3 +96,15 @@ def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
   monkeypatch.setattr(__import__(__name__), 'PACKAGE', str(tmp_path))
   with pytest.raises(AssertionError, match='import cycle: a -> b -> a'):
     test_no_import_cycles()
+
+
+def test_every_module_imports_in_one_process():
+  # Commands define their flags only when run: a notebook can import them all.
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  modules = sorted(import_graph())
+  code = ''.join(f'import cnnlab.{m}\n' for m in modules if m != '__init__')
+  result = subprocess.run([sys.executable, '-c', code + 'print("imported")'],
+                          cwd=os.path.dirname(PACKAGE), capture_output=True, text=True,
+                          timeout=240)
+  assert result.returncode == 0 and 'imported' in result.stdout, result.stderr[-3000:]

@@ -7,10 +7,10 @@ Everything random derives from the step: augmentation and dropout keys are
 `fold_in(key, step)`, so a resumed run repeats the uninterrupted one exactly.
 cnnlab.train's loop, cnnlab.inference and the commands all use these.
 """
+import dataclasses
 import functools
 from typing import Any, Dict, Optional, Tuple
 
-import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np

@@ -1,8 +1,8 @@
 """Lookahead-EMA of the weights (airbench94): an average the net jumps back to.
 
-Every `every_steps` steps (after `start_epochs`; the EMA follows the weights until then), the EMA of the params and
-BatchNorm statistics moves towards the current ones, and the net is set to
-the EMA:
+Every `every_steps` steps (after `start_epochs`; until then the EMA follows
+the weights), the EMA of the params and BatchNorm statistics moves towards the
+current ones, and the net is set to the EMA:
 
   decay = decay_base ** every_steps * (step / num_train_steps) ** decay_power
   ema   = ema + (1 - decay) * (weights - ema);   weights = ema

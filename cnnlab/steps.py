@@ -216,7 +216,7 @@ def evaluate(state: TrainState, dataset: input_pipeline.Dataset, mesh, eval_fn,
   return result
 
 
-# ---- the loop ---------------------------------------------------------------------
+# ---- guards ---------------------------------------------------------------------
 
 def state_is_finite(state: TrainState) -> jax.Array:
   """Whether every float of params, batch stats and optimizer state is finite.

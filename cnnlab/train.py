@@ -110,10 +110,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   input_stats = pipeline.fit(train_ds.images)
   state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
-  if ckpts.latest_step() is None:  # a resumed run restores its fitted parameters
+  if ckpts.latest_step() is None:  # a resumed run restores its own fitted and tuned weights
     state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
-  if config.init_from and ckpts.latest_step() is None:  # a resumed run keeps its own weights
-    state = finetune.load_init(state, config.init_from, workdir if main else '')
+    if config.init_from:
+      state = finetune.load_init(state, config.init_from, workdir if main else '')
   state = steps.with_lookahead(state, lookahead_settings)
   # Restore into the replicated template: every process reads its shards collectively.
   state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)

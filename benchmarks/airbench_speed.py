@@ -19,7 +19,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
 xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import functools

@@ -17,7 +17,7 @@ Step times are medians over --repeats rounds that visit every spec in turn,
 so background load on a shared machine hits all specs alike.
 """
 # cnnlab's CPU XLA flags, as training uses them, before JAX starts.
-from cnnlab import xla_flags  # pylint: disable=g-bad-import-order
+from cnnlab.core import xla_flags  # pylint: disable=g-bad-import-order
 xla_flags.set_cpu_defaults()
 
 import datetime  # pylint: disable=g-import-not-at-top,g-bad-import-order

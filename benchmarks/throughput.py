@@ -40,7 +40,7 @@ IMAGE_SHAPE = (32, 32, 3)
 CONFIGS = {'vgg': 'vgg', 'resnet20': 'resnet'}  # model -> configs/<file>.py
 
 # Named XLA flag sets for cnnlab workers. 'cnnlab' is whatever
-# cnnlab.xla_flags.set_cpu_defaults() adds (the shipped default); the others are
+# cnnlab.core.xla_flags.set_cpu_defaults() adds (the shipped default); the others are
 # set verbatim with cnnlab's defaults off.
 YNN_NO_CONV = '--xla_cpu_experimental_ynn_fusion_type=-individual_convolution'
 VARIANTS = {
@@ -87,7 +87,7 @@ def reduce_window_max_pool(x, window):
 def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   """Times `steps` steps of cnnlab's jitted train step per request."""
   from cnnlab import steps
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()  # as cnnlab.main does (a no-op for explicit variants)
   if pool == 'reduce_window':
     from cnnlab import models as cnnlab_models  # pylint: disable=g-import-not-at-top
@@ -96,7 +96,8 @@ def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   import importlib  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  from cnnlab import augment, models, optimizers, parallel, steps as steps_lib  # pylint: disable=g-import-not-at-top
+  from cnnlab import augment, models, optimizers, steps as steps_lib  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
 
   config = importlib.import_module(f'configs.{CONFIGS[model_name]}').get_config()
   n = batch_size * steps

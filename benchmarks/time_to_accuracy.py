@@ -29,7 +29,7 @@ import ml_collections
 import numpy as np
 
 from cnnlab import figures
-from cnnlab import history
+from cnnlab.core import history
 
 TARGETS = (0.90, 0.935)
 

@@ -9,7 +9,7 @@ python -m cnnlab.main --config=configs/vgg.py --workdir="$workdir" \
   --config.num_epochs=10 --config.optimizer.name=adam --config.optimizer.lr=1e-3
 python - "$workdir" <<'PY'
 import sys
-from cnnlab import history
+from cnnlab.core import history
 for r in history.read(sys.argv[1]):
   print(f"epoch {r['epoch']:2d}  val_acc {r['val_accuracy']:.4f}  train_acc {r['train_accuracy']:.4f}"
         f"  img/s {r['images_per_sec']:.0f}  epoch_s {r['epoch_seconds']:.0f}  elapsed_s {r['elapsed_seconds']:.0f}")

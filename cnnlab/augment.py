@@ -57,8 +57,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy import ndimage as jnd
 
-from cnnlab.errors import UserError
-from cnnlab.registry import Registry
+from cnnlab.core.errors import UserError
+from cnnlab.core.registry import Registry
 
 OPS = Registry('augmentation op', 'augment')
 

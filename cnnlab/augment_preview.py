@@ -18,7 +18,7 @@ training images.
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from typing import List, Sequence
@@ -118,7 +118,7 @@ def write_preview(config, out: str, num_images: int = 8, num_draws: int = 6, see
   import jax  # pylint: disable=g-import-not-at-top
   from cnnlab import augment  # pylint: disable=g-import-not-at-top
   from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top
-  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   if num_images < 1 or num_draws < 1:
     raise UserError('--num_images and --num_draws must be at least 1')
   seed = config.seed if seed is None else seed
@@ -140,7 +140,7 @@ def write_preview(config, out: str, num_images: int = 8, num_draws: int = 6, see
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  from cnnlab import cli  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import cli  # pylint: disable=g-import-not-at-top
 
   def run():
     if FLAGS.list_ops:

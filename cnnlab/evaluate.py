@@ -17,7 +17,7 @@ training classes, prints accuracy and loss and writes
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import os
@@ -25,7 +25,7 @@ import os
 from absl import app
 from absl import flags
 
-from cnnlab import cli
+from cnnlab.core import cli
 
 FLAGS = flags.FLAGS
 
@@ -72,7 +72,8 @@ def main(argv):
   del argv
 
   def run_eval():
-    from cnnlab import inference, parallel, report, steps  # pylint: disable=g-import-not-at-top
+    from cnnlab import inference, report, steps  # pylint: disable=g-import-not-at-top
+    from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
     eval_fn = steps.make_eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
     name, dataset = load_eval_data(run, FLAGS.data_dir, FLAGS.data_name, FLAGS.split,

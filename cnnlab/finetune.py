@@ -26,8 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cnnlab import cli
-from cnnlab.errors import UserError
+from cnnlab.core import cli
+from cnnlab.core.errors import UserError
 from cnnlab.optimizers import path_name
 
 COLLECTIONS = ('params', 'batch_stats')

@@ -10,15 +10,15 @@ import numpy as np
 
 
 from cnnlab import augment
-from cnnlab import checkpoints
+from cnnlab.core import checkpoints
 from cnnlab import input_pipeline
 from cnnlab import lookahead
 from cnnlab import models
 from cnnlab import optimizers
-from cnnlab import parallel
+from cnnlab.core import parallel
 from cnnlab import steps
-from cnnlab import workdir as workdir_lib
-from cnnlab.errors import UserError
+from cnnlab.core import workdir as workdir_lib
+from cnnlab.core.errors import UserError
 
 
 @dataclasses.dataclass

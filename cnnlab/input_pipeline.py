@@ -21,8 +21,8 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
-from cnnlab.errors import UserError
-from cnnlab.registry import Registry
+from cnnlab.core.errors import UserError
+from cnnlab.core.registry import Registry
 
 DATASETS = Registry('dataset', 'data.name')
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')

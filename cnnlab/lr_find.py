@@ -22,7 +22,7 @@ read from or written to any workdir: the outputs are `<out>/lr_find.png`
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import functools
@@ -35,17 +35,17 @@ import jax
 import ml_collections
 import numpy as np
 
-from cnnlab import cli
+from cnnlab.core import cli
 from cnnlab import augment
 from cnnlab import finetune
 from cnnlab import input_pipeline
 from cnnlab import models
 from cnnlab import optimizers
-from cnnlab import parallel
+from cnnlab.core import parallel
 from cnnlab import schedules
 from cnnlab import steps
-from cnnlab.errors import UserError
-from cnnlab.progress import ProgressBar
+from cnnlab.core.errors import UserError
+from cnnlab.core.progress import ProgressBar
 
 RESULT_FILE = 'lr_find.json'
 PLOT_FILE = 'lr_find.png'

@@ -8,15 +8,15 @@ SLURM (`srun`), on a multi-host TPU VM, or with --multihost, every process runs
 this same command and JAX forms one cluster (launch/ has the launchers).
 """
 # cnnlab's CPU XLA flags must be in the environment before JAX starts a backend.
-from cnnlab import xla_flags  # pylint: disable=g-bad-import-order
+from cnnlab.core import xla_flags  # pylint: disable=g-bad-import-order
 xla_flags.set_cpu_defaults()
 
 from absl import app  # pylint: disable=g-import-not-at-top
 from absl import flags  # pylint: disable=g-import-not-at-top
 from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
 
-from cnnlab import cli  # pylint: disable=g-import-not-at-top
-from cnnlab import parallel  # pylint: disable=g-import-not-at-top
+from cnnlab.core import cli  # pylint: disable=g-import-not-at-top
+from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 

@@ -15,8 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from cnnlab.errors import UserError
-from cnnlab.registry import Registry
+from cnnlab.core.errors import UserError
+from cnnlab.core.registry import Registry
 
 MODELS = Registry('model', 'model.name')
 # Training images a model's data-fitted parameters are fitted on (airbench: 5,000).

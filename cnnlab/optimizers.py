@@ -30,8 +30,8 @@ import ml_collections
 import optax
 
 from cnnlab import schedules
-from cnnlab.errors import UserError
-from cnnlab.registry import Registry
+from cnnlab.core.errors import UserError
+from cnnlab.core.registry import Registry
 
 OPTIMIZERS = Registry('optimizer', 'optimizer.name')
 

@@ -26,7 +26,7 @@ accelerator; --tta averages the probabilities over views (cnnlab.tta).
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import concurrent.futures
@@ -40,8 +40,8 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from cnnlab import cli
-from cnnlab.errors import UserError
+from cnnlab.core import cli
+from cnnlab.core.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -201,7 +201,8 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
 
   def run_predict():
-    from cnnlab import inference, parallel, tta  # pylint: disable=g-import-not-at-top
+    from cnnlab import inference, tta  # pylint: disable=g-import-not-at-top
+    from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
     run = inference.load_run(FLAGS.workdir, FLAGS.step)
     if FLAGS.tta:
       tta.get(FLAGS.tta)  # an unknown --tta fails before decoding

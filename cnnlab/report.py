@@ -33,7 +33,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import ml_collections
 import numpy as np
 
-from cnnlab import cli
+from cnnlab.core import cli
 
 REPORT_DIR = 'report'
 DEFAULT_NAME = 'val'  # the evaluation whose report lands in <workdir>/report/ itself
@@ -264,7 +264,7 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   Returns:
     {file name: path} of everything written.
   """
-  from cnnlab import history  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
   class_names = meta['class_names']
   written = {'eval.json': write_evaluation(
       workdir, name, result, dataset.labels, probabilities, dataset.ids, step=step,
@@ -283,7 +283,8 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
 
 def curves_only(workdir: str) -> Dict[str, str]:
   """The report of a run without a val split (val_fraction=0): its training curves."""
-  from cnnlab import figures, history  # pylint: disable=g-import-not-at-top
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
   logging.info('No validation split (data.val_fraction=0): nothing to report on but the '
                'training curves in %s. Evaluate the run on held-out data with: python -m '
                'cnnlab.evaluate --workdir=%s --data_dir=<folder>', report_dir(workdir), workdir)
@@ -376,9 +377,9 @@ def run_names(workdirs: Sequence[str]) -> List[str]:
 
 def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
   """Histories and a summary row per run: {'runs': [(name, records)], 'rows': [...]}."""
-  from cnnlab import history  # pylint: disable=g-import-not-at-top
-  from cnnlab import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   runs, rows = [], []
   metas = [workdir_lib.read_meta(w) for w in workdirs]
   differences = config_differences([m.get('config') for m in metas])
@@ -438,7 +439,7 @@ def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
 
 def main(argv: Sequence[str]) -> None:
   from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   # `--workdirs a b c` (space separated, e.g. a shell glob) leaves b c in argv.
   workdirs = list(flags.FLAGS.workdirs or []) + list(argv[1:])
 

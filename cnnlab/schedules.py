@@ -28,7 +28,7 @@ Preview a config's schedule (or all of them) before training:
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import math
@@ -39,9 +39,9 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from cnnlab import cli
-from cnnlab.errors import UserError
-from cnnlab.registry import Registry
+from cnnlab.core import cli
+from cnnlab.core.errors import UserError
+from cnnlab.core.registry import Registry
 
 SCHEDULES = Registry('schedule', 'schedule.name')
 

@@ -14,8 +14,8 @@ from absl import flags
 from ml_collections import config_flags
 import numpy as np
 
-from cnnlab import cli
-from cnnlab.errors import UserError
+from cnnlab.core import cli
+from cnnlab.core.errors import UserError
 
 FLAGS = flags.FLAGS
 

@@ -1,7 +1,7 @@
 """The pure, jittable pieces of training and evaluation: state, steps, metrics.
 
 `train_step` and `eval_step` are pure (state, batch) -> (state, metrics)
-functions; the caller jits them over a data-parallel Mesh (cnnlab.parallel)
+functions; the caller jits them over a data-parallel Mesh (cnnlab.core.parallel)
 and binds the static choices (pipeline, TTA, lookahead) with partial.
 Everything random derives from the step: augmentation and dropout keys are
 `fold_in(key, step)`, so a resumed run repeats the uninterrupted one exactly.
@@ -21,7 +21,7 @@ from cnnlab import augment
 from cnnlab import input_pipeline
 from cnnlab import lookahead
 from cnnlab import models
-from cnnlab import parallel
+from cnnlab.core import parallel
 from cnnlab import tta as tta_lib
 
 

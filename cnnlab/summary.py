@@ -11,7 +11,7 @@ as non-trainable parameters.
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import math
@@ -25,10 +25,10 @@ import jax
 import jax.numpy as jnp
 from ml_collections import config_flags
 
-from cnnlab import cli
+from cnnlab.core import cli
 from cnnlab import models
 from cnnlab import optimizers
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 FLAGS = flags.FLAGS
 

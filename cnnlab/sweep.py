@@ -26,7 +26,7 @@ and the sweep goes on. At the end (or with --report_only):
 # anything imports JAX (XLA reads them once, when its backend starts), as in
 # cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
 if __name__ == '__main__':
-  from cnnlab import xla_flags  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()
 # pylint: disable=g-import-not-at-top,wrong-import-position
 import ast
@@ -40,9 +40,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import ml_collections
 import numpy as np
 
-from cnnlab import cli
-from cnnlab import history
-from cnnlab.errors import UserError
+from cnnlab.core import cli
+from cnnlab.core import history
+from cnnlab.core.errors import UserError
 
 RUN_FILE = 'sweep_run.json'
 Variant = Tuple[Tuple[str, Any], ...]  # ((field, value), ...)

@@ -18,22 +18,22 @@ import ml_collections
 import numpy as np
 
 from cnnlab import augment
-from cnnlab import checkpoints
-from cnnlab import cli
+from cnnlab.core import checkpoints
+from cnnlab.core import cli
 from cnnlab import finetune
-from cnnlab import history
+from cnnlab.core import history
 from cnnlab import input_pipeline
 from cnnlab import lookahead
 from cnnlab import models
 from cnnlab import optimizers
-from cnnlab import parallel
+from cnnlab.core import parallel
 from cnnlab import report
 from cnnlab import schedules
 from cnnlab import steps
 from cnnlab import tensorboard
-from cnnlab import workdir as workdir_lib
-from cnnlab.errors import UserError
-from cnnlab.progress import ProgressBar
+from cnnlab.core import workdir as workdir_lib
+from cnnlab.core.errors import UserError
+from cnnlab.core.progress import ProgressBar
 
 class TrainingDiverged(UserError):
   """The loss became NaN or infinite."""

@@ -22,7 +22,7 @@ from typing import Callable, Sequence, Tuple
 import jax
 import jax.numpy as jnp
 
-from cnnlab.registry import Registry
+from cnnlab.core.registry import Registry
 
 View = Callable[[jax.Array], jax.Array]
 COMBINE_MODES = ('probabilities', 'logits')

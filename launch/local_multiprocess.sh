@@ -7,7 +7,7 @@
 #       --workdir=runs/mh --config.num_epochs=1
 #
 # Each process gets JAX_COORDINATOR_ADDRESS=127.0.0.1:P, JAX_NUM_PROCESSES=N,
-# JAX_PROCESS_ID=i (cnnlab.parallel.initialize_distributed reads them), JAX_PLATFORMS=cpu
+# JAX_PROCESS_ID=i (cnnlab.core.parallel.initialize_distributed reads them), JAX_PLATFORMS=cpu
 # and, with D > 1, D fake CPU devices. Process 0 prints to this terminal; the
 # others write to $LOCAL_MP_LOGDIR/process_<i>.log (default: a temporary dir,
 # printed on failure). Exits with the first non-zero status; if any process

@@ -19,7 +19,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 DIGITS = '0123456789'
 PAD = ' '

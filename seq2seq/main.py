@@ -22,9 +22,9 @@ from absl import flags
 from absl import logging
 from ml_collections import config_flags
 
-from cnnlab import cli
-from cnnlab import parallel
-from cnnlab.errors import UserError
+from cnnlab.core import cli
+from cnnlab.core import parallel
+from cnnlab.core.errors import UserError
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                'configs', 'seq2seq', 'addition.py')

@@ -18,7 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from cnnlab.registry import Registry
+from cnnlab.core.registry import Registry
 
 MODELS = Registry('model', 'model.name')
 

@@ -7,7 +7,7 @@ gathers its batch there by index. Step k of epoch e always trains on the same
 examples (a permutation of fold_in(seed, e)), so a run resumed from a
 checkpoint repeats the uninterrupted one exactly.
 
-Data parallel as in cnnlab (`cnnlab.parallel`): a 1-D mesh of every device of
+Data parallel as in cnnlab (`cnnlab.core.parallel`): a 1-D mesh of every device of
 every process, parameters and the (small, generated) problem set replicated,
 the batch indices sharded along 'data'. Every process generates the same
 problems from the seed; only process 0 prints and writes metrics.
@@ -26,12 +26,12 @@ import ml_collections
 import numpy as np
 import optax
 
-from cnnlab import history
-from cnnlab import parallel
-from cnnlab.checkpoints import Checkpoints
-from cnnlab.errors import UserError
-from cnnlab.progress import ProgressBar
-from cnnlab.registry import Registry
+from cnnlab.core import history
+from cnnlab.core import parallel
+from cnnlab.core.checkpoints import Checkpoints
+from cnnlab.core.errors import UserError
+from cnnlab.core.progress import ProgressBar
+from cnnlab.core.registry import Registry
 from seq2seq import input_pipeline
 from seq2seq import models
 

@@ -19,8 +19,8 @@ import pytest
 from cnnlab import steps
 
 from cnnlab import augment
-from cnnlab import checkpoints
-from cnnlab import history
+from cnnlab.core import checkpoints
+from cnnlab.core import history
 from cnnlab import inference
 from cnnlab import input_pipeline
 from cnnlab import lookahead

@@ -16,7 +16,7 @@ import pytest
 import scipy.ndimage as ndi
 
 from cnnlab import augment
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 SEED_003 = 'flip_lr|translate(0.1)|zoom(0.2)|rotate(8)|shear(0.3)|elastic(alpha=34, sigma=4)'
 

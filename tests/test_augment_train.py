@@ -16,14 +16,14 @@ import pytest
 from cnnlab import steps
 
 from cnnlab import augment
-from cnnlab import checkpoints
-from cnnlab import history
+from cnnlab.core import checkpoints
+from cnnlab.core import history
 from cnnlab import inference
 from cnnlab import input_pipeline
 from cnnlab import models
 from cnnlab import predict
 from cnnlab import train
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from conftest import tiny_config
 
 

@@ -12,8 +12,8 @@ import orbax.checkpoint as ocp
 import pytest
 from PIL import Image
 
-from cnnlab import checkpoints
-from cnnlab import cli
+from cnnlab.core import checkpoints
+from cnnlab.core import cli
 from conftest import REPO, make_image_folder, run_module
 
 TINY = ['--config=configs/vgg.py', '--config.model.name=conv1', '--config.batch_size=8',

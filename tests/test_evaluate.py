@@ -5,10 +5,10 @@ import os
 import numpy as np
 import pytest
 
-from cnnlab import checkpoints
+from cnnlab.core import checkpoints
 from cnnlab import inference
 from cnnlab import input_pipeline
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from conftest import ARRAY_LABELS, label_images, run_module
 
 

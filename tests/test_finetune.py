@@ -10,12 +10,12 @@ import pytest
 
 from cnnlab import steps
 
-from cnnlab import checkpoints
+from cnnlab.core import checkpoints
 from cnnlab import finetune
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab import train
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from conftest import make_image_folder, tiny_config
 
 

@@ -1,5 +1,5 @@
 """metrics.jsonl: appended per epoch, cut back to the restored step on resume."""
-from cnnlab import history
+from cnnlab.core import history
 
 
 def test_truncate_after_rewrites_only_when_asked(tmp_path):
@@ -15,7 +15,7 @@ def test_truncate_after_rewrites_only_when_asked(tmp_path):
 
 
 def test_partial_epoch_metrics_by_step_keep_the_newest(tmp_path):
-  from cnnlab import history  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
   workdir = str(tmp_path)
   assert history.load_partial(workdir, 5) == []
   for step in (2, 5, 6, 9):

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from cnnlab import input_pipeline
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from configs import base
 from conftest import make_image_folder
 

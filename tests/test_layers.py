@@ -1,63 +1,98 @@
-"""The package's import graph: no cycles, and the layers stated below.
+"""The import graph of both labs: no cycles, and the layers stated below.
 
-Every `import` / `from cnnlab... import` in cnnlab/*.py counts, those inside
-functions included (a cycle hidden in a function body is still a cycle).
+Every `import` / `from ... import` of cnnlab or seq2seq in their source counts,
+those inside functions included (a cycle hidden in a function body is still a
+cycle). Modules are named by their dotted path; a package's __init__ by the
+package's name.
 
 Layers, bottom to top (a module imports only from its own layer or below):
-  0 base        errors, registry, xla_flags, progress, history, figures,
-                tensorboard, checkpoints, lookahead
-  1 parts       cli, parallel, input_pipeline, augment, models, schedules,
-                optimizers, tta, finetune, workdir
-  2 steps       steps (pure train/eval steps), report (tables and figures of
+  0 core        cnnlab.core.*: errors, registry, cli, parallel, checkpoints,
+                history, progress, workdir, guards, best, xla_flags, configs;
+                it imports nothing else of cnnlab
+  1 base        figures, tensorboard, lookahead
+  2 parts       input_pipeline, augment (the package), models, schedules,
+                optimizers, tta, finetune, batches
+  3 steps       steps (pure train/eval steps), report (tables and figures of
                 finished evaluations)
-  3 use         inference, train (the loop)
-  4 commands    main, evaluate, predict, summary, show_data, lr_find, sweep,
-                augment_preview
-The loop (train) is imported only by the commands that run it.
+  4 use         inference, train (the loop)
+  5 commands    main, evaluate, predict, summary, show_data, lr_find, sweep,
+                augment_preview, api (the notebook API)
+seq2seq is the second lab: it imports cnnlab.core and itself, nothing else of
+cnnlab, and cnnlab never imports it. The loop (cnnlab.train) is imported only
+by the entry points that run it.
 """
 import ast
 import os
 
 import pytest
 
-PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'cnnlab')
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PACKAGES = ('cnnlab', 'seq2seq')
 
+# (layer, module-name prefixes); the longest matching prefix decides.
 LAYERS = [
-    {'errors', 'registry', 'xla_flags', 'progress', 'history', 'figures', 'tensorboard',
-     'checkpoints', 'lookahead', '__init__'},
-    {'cli', 'parallel', 'input_pipeline', 'augment', 'models', 'schedules', 'optimizers', 'tta',
-     'finetune', 'workdir'},
-    {'steps', 'report'},
-    {'inference', 'train'},
-    {'main', 'evaluate', 'predict', 'summary', 'show_data', 'lr_find', 'sweep',
-     'augment_preview'},
+    ['cnnlab.core'],
+    ['cnnlab', 'cnnlab.figures', 'cnnlab.tensorboard', 'cnnlab.lookahead'],
+    ['cnnlab.input_pipeline', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
+     'cnnlab.optimizers', 'cnnlab.tta', 'cnnlab.finetune', 'cnnlab.batches',
+     'seq2seq', 'seq2seq.input_pipeline', 'seq2seq.models'],
+    ['cnnlab.steps', 'cnnlab.report'],
+    ['cnnlab.inference', 'cnnlab.train', 'seq2seq.train'],
+    ['cnnlab.main', 'cnnlab.evaluate', 'cnnlab.predict', 'cnnlab.summary', 'cnnlab.show_data',
+     'cnnlab.lr_find', 'cnnlab.sweep', 'cnnlab.augment_preview', 'cnnlab.api', 'seq2seq.main'],
 ]
-RUNS_THE_LOOP = {'main', 'sweep'}
+RUNS_THE_LOOP = {'cnnlab.main', 'cnnlab.sweep', 'cnnlab.api'}
 
 
-def import_graph():
-  """{module: set of cnnlab modules it imports anywhere in its source}."""
+def modules(root=None):
+  """{dotted module name: source path} of every .py file of the two packages."""
+  root = root or ROOT
+  found = {}
+  for package in PACKAGES:
+    for folder, _, files in os.walk(os.path.join(root, package)):
+      for name in files:
+        if not name.endswith('.py'):
+          continue
+        parts = os.path.relpath(os.path.join(folder, name), root)[:-3].split(os.sep)
+        if parts[-1] == '__init__':
+          parts = parts[:-1]
+        found['.'.join(parts)] = os.path.join(folder, name)
+  return found
+
+
+def import_graph(root=None):
+  """{module: set of cnnlab/seq2seq modules it imports anywhere in its source}."""
+  known = modules(root)
+
+  def resolve(name):  # 'cnnlab.core.errors' -> itself; 'cnnlab.core.errors.X' -> the module
+    while name and name not in known:
+      name = name.rpartition('.')[0]
+    return name
+
   graph = {}
-  for name in sorted(os.listdir(PACKAGE)):
-    if not name.endswith('.py'):
-      continue
-    module = name[:-3]
-    tree = ast.parse(open(os.path.join(PACKAGE, name)).read())
+  for module, path in known.items():
     deps = set()
-    for node in ast.walk(tree):
-      if isinstance(node, ast.ImportFrom) and node.module:
-        if node.module == 'cnnlab':
-          deps.update(alias.name for alias in node.names)
-        elif node.module.startswith('cnnlab.'):
-          deps.add(node.module.split('.')[1])
+    for node in ast.walk(ast.parse(open(path).read())):
+      if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        if node.module.split('.')[0] in PACKAGES:
+          for alias in node.names:  # `from cnnlab import models` names a module
+            deps.add(resolve(f'{node.module}.{alias.name}'))
       elif isinstance(node, ast.Import):
-        deps.update(a.name.split('.')[1] for a in node.names if a.name.startswith('cnnlab.'))
-    graph[module] = deps - {module}
+        deps.update(resolve(a.name) for a in node.names if a.name.split('.')[0] in PACKAGES)
+    graph[module] = deps - {module, ''}
   return graph
 
 
+def layer_of(module):
+  best = max(((len(p), i) for i, layer in enumerate(LAYERS) for p in layer
+              if module == p or module.startswith(p + '.')), default=None)
+  assert best is not None, f'{module} has no layer: add it to LAYERS'
+  return best[1]
+
+
 def test_every_module_has_a_layer():
-  assert set(import_graph()) == set().union(*LAYERS)
+  for module in modules():
+    layer_of(module)
 
 
 def test_no_import_cycles():
@@ -78,33 +113,48 @@ def test_no_import_cycles():
 
 
 def test_layers_import_only_downwards():
-  layer_of = {m: i for i, layer in enumerate(LAYERS) for m in layer}
-  wrong = [f'{m} (layer {layer_of[m]}) imports {d} (layer {layer_of[d]})'
-           for m, deps in import_graph().items() for d in deps if layer_of[d] > layer_of[m]]
+  wrong = [f'{m} (layer {layer_of(m)}) imports {d} (layer {layer_of(d)})'
+           for m, deps in import_graph().items() for d in deps if layer_of(d) > layer_of(m)]
   assert not wrong, wrong
 
 
-def test_the_loop_is_imported_only_by_the_commands_that_run_it():
-  importers = {m for m, deps in import_graph().items() if 'train' in deps}
-  assert importers == RUNS_THE_LOOP
+def test_core_imports_only_core_and_the_labs_share_only_core():
+  graph = import_graph()
+  wrong = [f'{m} imports {d}' for m, deps in graph.items() for d in deps
+           if (m.startswith('cnnlab.core') and not d.startswith('cnnlab.core'))
+           or (m.startswith('seq2seq') and not d.startswith(('seq2seq', 'cnnlab.core')))
+           or (m.startswith('cnnlab') and d.startswith('seq2seq'))]
+  assert not wrong, wrong
+  assert any(d.startswith('cnnlab.core') for d in graph['seq2seq.train'])
 
 
-def test_the_checker_sees_imports_inside_functions(tmp_path, monkeypatch):
-  # A planted cycle hidden in a function body is found.
-  for name, body in (('a', 'def f():\n  from cnnlab import b\n'), ('b', 'from cnnlab import a\n')):
-    (tmp_path / f'{name}.py').write_text(body)
-  monkeypatch.setattr(__import__(__name__), 'PACKAGE', str(tmp_path))
-  with pytest.raises(AssertionError, match='import cycle: a -> b -> a'):
+def test_the_loop_is_imported_only_by_the_entry_points_that_run_it():
+  importers = {m for m, deps in import_graph().items() if 'cnnlab.train' in deps}
+  assert importers <= RUNS_THE_LOOP and {'cnnlab.main', 'cnnlab.sweep'} <= importers
+
+
+def test_the_checker_sees_imports_inside_functions_and_layer_breaks(tmp_path, monkeypatch):
+  # A planted cycle hidden in a function body is found, and so is core importing upwards.
+  package = tmp_path / 'cnnlab'
+  (package / 'core').mkdir(parents=True)
+  (package / '__init__.py').write_text('')
+  (package / 'core' / '__init__.py').write_text('')
+  (package / 'core' / 'errors.py').write_text('def f():\n  from cnnlab import models\n')
+  (package / 'models.py').write_text('from cnnlab.core import errors\n')
+  monkeypatch.setattr(__import__(__name__), 'ROOT', str(tmp_path))
+  monkeypatch.setattr(__import__(__name__), 'PACKAGES', ('cnnlab',))
+  assert import_graph(str(tmp_path))['cnnlab.core.errors'] == {'cnnlab.models'}
+  with pytest.raises(AssertionError, match='import cycle: .*cnnlab.core.errors -> cnnlab.models'):
     test_no_import_cycles()
+  with pytest.raises(AssertionError, match='cnnlab.core.errors .layer 0. imports cnnlab.models'):
+    test_layers_import_only_downwards()
 
 
 def test_every_module_imports_in_one_process():
   # Commands define their flags only when run: a notebook can import them all.
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
-  modules = sorted(import_graph())
-  code = ''.join(f'import cnnlab.{m}\n' for m in modules if m != '__init__')
+  code = ''.join(f'import {m}\n' for m in sorted(modules()))
   result = subprocess.run([sys.executable, '-c', code + 'print("imported")'],
-                          cwd=os.path.dirname(PACKAGE), capture_output=True, text=True,
-                          timeout=240)
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
   assert result.returncode == 0 and 'imported' in result.stdout, result.stderr[-3000:]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnnlab import lr_find
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from conftest import tiny_config
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from cnnlab import models
 from cnnlab import summary
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 CIFAR, FASHION = (32, 32, 3), (28, 28, 1)
 

@@ -8,7 +8,7 @@ import pytest
 from cnnlab import steps
 
 from cnnlab import optimizers
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from configs import base
 
 

@@ -1,4 +1,4 @@
-"""cnnlab.parallel: cluster detection, row split, and 1 device == 4 fake devices."""
+"""cnnlab.core.parallel: cluster detection, row split, and 1 device == 4 fake devices."""
 import json
 import os
 import subprocess
@@ -8,8 +8,8 @@ import jax
 import numpy as np
 import pytest
 
-from cnnlab import parallel
-from cnnlab.errors import UserError
+from cnnlab.core import parallel
+from cnnlab.core.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLUSTER_VARS = ('SLURM_STEP_NUM_TASKS', 'SLURM_NTASKS', 'JAX_COORDINATOR_ADDRESS',
@@ -65,7 +65,8 @@ def test_batch_size_not_divisible_names_the_fix():
 _TRAIN_SCRIPT = r'''
 import functools, json, sys
 import jax, numpy as np, optax
-from cnnlab import augment, models, parallel, steps
+from cnnlab import augment, models, steps
+from cnnlab.core import parallel
 model_name, spec, on_device = sys.argv[1], sys.argv[2], sys.argv[3] == 'device'
 rng = np.random.default_rng(0)
 images = rng.integers(0, 256, (48, 8, 8, 3), dtype=np.uint8)

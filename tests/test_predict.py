@@ -72,7 +72,7 @@ def test_repeated_file_names_keep_relative_paths(tmp_path):
 
 
 def test_bad_inputs_are_explained(run, tmp_path):
-  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   loaded = run['loaded']
   shape, data = loaded.meta['image_shape'], loaded.config.data
   np.savez(tmp_path / 'wrong.npz', images=np.zeros((2, 16, 16), np.uint8))

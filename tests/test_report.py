@@ -13,7 +13,7 @@ from PIL import Image
 from cnnlab import steps
 
 from cnnlab import figures
-from cnnlab import history
+from cnnlab.core import history
 from cnnlab import report
 from cnnlab import tensorboard
 from conftest import make_image_folder, run_module, tiny_config
@@ -206,7 +206,7 @@ def test_tta_identity_equals_plain_evaluation_and_flip_is_symmetric(trained):
   assert flip['accuracy'] == pytest.approx(np.mean(mean.argmax(-1) == val.labels))
   assert not np.allclose(evaluate(mirrored, '')['probabilities'],
                          evaluate(val, '')['probabilities'], rtol=1e-3)  # the views differ
-  from cnnlab.errors import UserError  # pylint: disable=g-import-not-at-top
+  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   with pytest.raises(UserError, match='flip'):
     tta.views('flipp')
 

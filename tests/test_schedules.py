@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from cnnlab import schedules
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from configs import base
 
 SPE = 10  # steps per epoch

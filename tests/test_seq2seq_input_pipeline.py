@@ -4,7 +4,7 @@ import numpy as np
 import jax
 import pytest
 
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from seq2seq import input_pipeline as ip
 
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from configs.seq2seq import keras
 from seq2seq import models
 from seq2seq import train

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from cnnlab import history
+from cnnlab.core import history
 from configs.seq2seq import base
 from seq2seq import input_pipeline
 from seq2seq import train

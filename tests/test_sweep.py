@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnnlab import history
+from cnnlab.core import history
 from cnnlab import sweep
 from cnnlab import train
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 from configs import base
 from conftest import tiny_config
 

@@ -10,11 +10,11 @@ import pytest
 
 from cnnlab import schedules
 
-from cnnlab import workdir as workdir_lib
+from cnnlab.core import workdir as workdir_lib
 
 
-from cnnlab import checkpoints
-from cnnlab import history
+from cnnlab.core import checkpoints
+from cnnlab.core import history
 from cnnlab import inference
 from cnnlab import input_pipeline
 from cnnlab import train

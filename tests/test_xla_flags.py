@@ -1,4 +1,4 @@
-"""cnnlab.xla_flags: CPU defaults are added only where they apply, by every command."""
+"""cnnlab.core.xla_flags: CPU defaults are added only where they apply, by every command."""
 import ast
 import json
 import os
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from cnnlab import xla_flags
+from cnnlab.core import xla_flags
 from conftest import REPO
 
 FLAG = next(iter(xla_flags.CPU_DEFAULTS))
@@ -60,7 +60,7 @@ COMMANDS = ('cnnlab.main', 'cnnlab.sweep', 'cnnlab.lr_find', 'cnnlab.evaluate',
 # (--helpshort exits there), recording what had been imported at each call.
 _SPY = r'''
 import json, os, runpy, sys
-from cnnlab import xla_flags
+from cnnlab.core import xla_flags
 calls, real = [], xla_flags.set_cpu_defaults
 def spy():
   calls.append(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib')))

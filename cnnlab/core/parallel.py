@@ -15,7 +15,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 DATA_AXIS = 'data'
 

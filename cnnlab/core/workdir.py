@@ -1,15 +1,15 @@
 """A run's workdir: its meta.json, the checks before resuming into it, the restore.
 
   meta.json     model, image shape, classes, label values, augmentation, config
-  checkpoints/  see cnnlab.checkpoints
+  checkpoints/  see cnnlab.core.checkpoints
 """
 import json
 import logging
 import os
 from typing import Any, Dict
 
-from cnnlab import checkpoints
-from cnnlab.errors import UserError
+from cnnlab.core import checkpoints
+from cnnlab.core.errors import UserError
 
 META_FILE = 'meta.json'
 

@@ -8,7 +8,7 @@ from typing import Callable
 from absl import flags
 from absl import logging as absl_logging
 
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 
 def configure_logging() -> None:

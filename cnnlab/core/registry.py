@@ -7,7 +7,7 @@ bare KeyError.
 import difflib
 from typing import Any, Callable, Dict, List
 
-from cnnlab.errors import UserError
+from cnnlab.core.errors import UserError
 
 
 class Registry:

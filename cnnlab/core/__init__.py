@@ -1,0 +1,4 @@
+"""What both labs (cnnlab and seq2seq) share: errors, registry, the command-line
+wrapper and its XLA preamble, parallel (the only code that knows devices and
+hosts), checkpoints, history, progress, workdir meta and resume checks, and the
+guards (divergence, deferred Ctrl-C). It imports nothing else from cnnlab."""

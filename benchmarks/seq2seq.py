@@ -1,7 +1,7 @@
 """Benchmark: steps, examples and wall time until an LSTM does 3-digit arithmetic.
 
-Trains each experiment until its held-out exact match (free-running greedy
-decoding over all 5,000 held-out problems, evaluated once per epoch) reaches
+Trains each experiment until its val exact match (free-running greedy
+decoding over all val problems, evaluated once per epoch) reaches
 --target, then prints a markdown table read from the runs' metrics.jsonl:
 
   python benchmarks/seq2seq.py --root=runs/bench_seq2seq                  # addition, subtract
@@ -10,7 +10,7 @@ decoding over all 5,000 held-out problems, evaluated once per epoch) reaches
   python benchmarks/seq2seq.py --root=runs/bench_seq2seq --summary_only
 
 Runs are resumable (rerun the same command); a finished one is not retrained.
-Wall time is the run's own `elapsed_s`: compilation and evaluations included,
+Wall time is the run's own `elapsed_seconds`: compilation and evaluations included,
 process start-up excluded.
 """
 import json
@@ -41,7 +41,7 @@ EXPERIMENTS = {
 _ROOT = flags.DEFINE_string('root', 'runs/bench_seq2seq', 'One workdir per experiment under it.')
 _EXPERIMENTS = flags.DEFINE_list('experiments', ['addition', 'subtract'],
                                  f'Any of {", ".join(EXPERIMENTS)}.')
-_TARGET = flags.DEFINE_float('target', 0.995, 'Held-out exact match to reach.')
+_TARGET = flags.DEFINE_float('target', 0.995, 'Val exact match to reach.')
 _MAX_EPOCHS = flags.DEFINE_integer('max_epochs', 60, 'Give up after this many epochs.')
 _SEEDS = flags.DEFINE_list('seeds', ['0'], 'config.seed of each run; seed s > 0 runs in '
                            '<root>/<experiment>_seed<s>.')
@@ -62,22 +62,26 @@ def summarize(name: str, workdir: str, target: float) -> str:
     return f'| {name} | (no evaluations yet) |||||||'
   with open(os.path.join(workdir, 'config.json')) as f:
     config = json.load(f)
-  hit = next((r for r in records if r['test_exact_match'] >= target), None)
-  r = hit or max(records, key=lambda r: r['test_exact_match'])
+  # Runs from before the val split (benchmarks/seq2seq_results.md) decided on the test set.
+  acc = lambda r: r.get('val_accuracy', r.get('test_exact_match'))
+  hit = next((r for r in records if acc(r) >= target), None)
+  r = hit or max(records, key=acc)
   setup = (f"{config['operation']} {config['num_digits']}d, seed {config['seed']}, {config['model']['name']}, "
            f"h{config['model']['hidden_size']}, b{config['batch_size']}, "
            f"{config['optimizer']['name']} {config['optimizer']['lr']:g} "
            f"{config['schedule']['name']}, "
            f"rev_in {int(config['reverse_input'])} rev_out {int(config['reverse_target'])}, "
-           f"{config['train_size']:,}/{config['test_size']:,}")
+           f"{config['train_size'] - config.get('val_size', 0):,}/{config.get('val_size', 0):,}/"
+           f"{config['test_size']:,}")
   status = 'reached' if hit else f'NOT reached (best of {len(records)} evals)'
   return (f"| {name} | {setup} | {status} | {r['step']:,} | {r['epoch']:.0f} | "
-          f"{r['examples']:,} | {r['elapsed_s']:.0f} | {r['test_exact_match']:.2%} | "
+          f"{r['examples']:,} | {r.get('elapsed_seconds', r.get('elapsed_s')):.0f} | "
+          f"{r.get('test_accuracy', r.get('test_exact_match')):.2%} | "
           f"{r['test_char_accuracy']:.2%} |")
 
 
-HEADER = ('| run | setup (op, digits, seed, model, hidden, batch, optimizer, reversal, train/test) '
-          '| target | steps | epochs | examples | wall s | held-out exact | held-out char |\n'
+HEADER = ('| run | setup (op, digits, seed, model, hidden, batch, optimizer, reversal, train/val/test) '
+          '| target | steps | epochs | examples | wall s | test exact | test char |\n'
           '|---|---|---|---|---|---|---|---|---|')
 
 

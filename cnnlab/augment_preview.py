@@ -14,18 +14,13 @@ stretched for display (--nonormalize shows the draws before those ops), and
 the featurewise statistics are fitted first, on at most --fit_examples
 training images.
 """
-# Run as a command: cnnlab's CPU XLA flags go into the environment before
-# anything imports JAX (XLA reads them once, when its backend starts), as in
-# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
-if __name__ == '__main__':
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from typing import List, Sequence
 
 from absl import app
 from absl import flags
 from ml_collections import config_flags
+
+from cnnlab.core import cli
 
 FLAGS = flags.FLAGS
 
@@ -75,7 +70,6 @@ def augmented_draws(pipeline, images, stats, rng, num_draws: int):
 
 def displayable(image):
   """Float [H,W,C] -> [0, 1] for imshow; stretched only when outside [0, 1]."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
   lo, hi = float(image.min()), float(image.max())
   if lo >= 0.0 and hi <= 1.0:
     return image
@@ -155,5 +149,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main)
+  cli.run_command(main, define_flags)

@@ -13,16 +13,8 @@ training classes, prints accuracy and loss and writes
 (figures, per-class precision/recall/F1; see cnnlab.report) into
 <workdir>/report/ for the val split or <workdir>/report/<name>/ otherwise.
 """
-# Run as a command: cnnlab's CPU XLA flags go into the environment before
-# anything imports JAX (XLA reads them once, when its backend starts), as in
-# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
-if __name__ == '__main__':
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import os
 
-from absl import app
 from absl import flags
 
 from cnnlab.core import cli
@@ -103,5 +95,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

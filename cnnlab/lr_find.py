@@ -18,13 +18,6 @@ read from or written to any workdir: the outputs are `<out>/lr_find.png`
   clr_base_lr, clr_max_lr   Smith's bounds for cyclical lr: where the smoothed
                    accuracy starts to rise and where it peaks.
 """
-# Run as a command: cnnlab's CPU XLA flags go into the environment before
-# anything imports JAX (XLA reads them once, when its backend starts), as in
-# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
-if __name__ == '__main__':
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import functools
 import json
 import logging
@@ -278,8 +271,9 @@ def main(argv):
   cli.run_main(go)
 
 
-if __name__ == '__main__':
-  from absl import app  # pylint: disable=g-import-not-at-top
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
   from absl import flags as _flags  # pylint: disable=g-import-not-at-top
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
   config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
@@ -291,4 +285,7 @@ if __name__ == '__main__':
   _flags.DEFINE_integer('num_steps', 200, 'Optimizer steps (one lr each).')
   _flags.DEFINE_float('diverge', 4.0, 'Stop when the smoothed loss exceeds this times its minimum.')
   _flags.DEFINE_float('smoothing', 0.95, 'EMA factor for the loss and accuracy curves.')
-  app.run(main, flags_parser=cli.parse_flags)
+
+
+if __name__ == '__main__':
+  cli.run_command(main, define_flags)

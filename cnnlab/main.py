@@ -7,16 +7,13 @@ Rerunning with the same --workdir resumes from its latest checkpoint. Under
 SLURM (`srun`), on a multi-host TPU VM, or with --multihost, every process runs
 this same command and JAX forms one cluster (launch/ has the launchers).
 """
-# cnnlab's CPU XLA flags must be in the environment before JAX starts a backend.
-from cnnlab.core import xla_flags  # pylint: disable=g-bad-import-order
-xla_flags.set_cpu_defaults()
 
-from absl import app  # pylint: disable=g-import-not-at-top
-from absl import flags  # pylint: disable=g-import-not-at-top
-from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
+from absl import app
+from absl import flags
+from ml_collections import config_flags
 
-from cnnlab.core import cli  # pylint: disable=g-import-not-at-top
-from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
+from cnnlab.core import cli
+from cnnlab.core import parallel
 
 FLAGS = flags.FLAGS
 
@@ -34,7 +31,7 @@ def define_flags():
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  from cnnlab import train  # pylint: disable=g-import-not-at-top
+  from cnnlab import train
 
   def run():
     # Before any JAX computation; inside run_main so a bad setup is a clean error.
@@ -46,5 +43,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

@@ -22,13 +22,6 @@ Images are decoded and resized exactly as in training (input_pipeline), then
 go through the run's deterministic eval transform (cnnlab.augment) on the
 accelerator; --tta averages the probabilities over views (cnnlab.tta).
 """
-# Run as a command: cnnlab's CPU XLA flags go into the environment before
-# anything imports JAX (XLA reads them once, when its backend starts), as in
-# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
-if __name__ == '__main__':
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import concurrent.futures
 import csv
 import logging
@@ -222,5 +215,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

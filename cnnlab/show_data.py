@@ -77,5 +77,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

@@ -214,19 +214,3 @@ def evaluate(state: TrainState, dataset: input_pipeline.Dataset, mesh, eval_fn,
   if with_probabilities:
     result['probabilities'] = np.concatenate(probabilities)
   return result
-
-
-# ---- guards ---------------------------------------------------------------------
-
-def state_is_finite(state: TrainState) -> jax.Array:
-  """Whether every float of params, batch stats and optimizer state is finite.
-
-  One fused reduction (jit it): far cheaper than the save it guards, which
-  copies all of the same arrays to the host. A finite loss is not enough on
-  its own: the update after the last finite loss can already overflow.
-  """
-  leaves = [x for x in jax.tree_util.tree_leaves((state.params, state.batch_stats,
-                                                   state.opt_state, state.lookahead))
-            if jnp.issubdtype(jnp.asarray(x).dtype, jnp.inexact)]
-  return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in leaves])) if leaves else (
-      jnp.bool_(True))

@@ -7,18 +7,9 @@ r"""Prints a Keras-like summary of a config's model: layer, output shape, params
 Totals match Keras' model.summary(): BatchNorm moving statistics are counted
 as non-trainable parameters.
 """
-# Run as a command: cnnlab's CPU XLA flags go into the environment before
-# anything imports JAX (XLA reads them once, when its backend starts), as in
-# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
-if __name__ == '__main__':
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
-# pylint: disable=g-import-not-at-top,wrong-import-position
-import math
 import re
 from typing import Any, List, Sequence, Tuple
 
-from absl import app
 from absl import flags
 import flax.linen as nn
 import jax
@@ -115,5 +106,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  define_flags()
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

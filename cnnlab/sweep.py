@@ -22,13 +22,6 @@ and the sweep goes on. At the end (or with --report_only):
                        seeds), epochs to the best, wall time per run
   <workdir>/sweep.json the same numbers
 """
-# Run as a command: cnnlab's CPU XLA flags go into the environment before
-# anything imports JAX (XLA reads them once, when its backend starts), as in
-# cnnlab.main. Imported as a module (tests, other commands) it changes nothing.
-if __name__ == '__main__':
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
-# pylint: disable=g-import-not-at-top,wrong-import-position
 import ast
 import itertools
 import json
@@ -309,8 +302,9 @@ def main(argv):
   cli.run_main(go)
 
 
-if __name__ == '__main__':
-  from absl import app  # pylint: disable=g-import-not-at-top
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
   from absl import flags as _flags  # pylint: disable=g-import-not-at-top
   from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
   config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Base configuration file.',
@@ -321,4 +315,7 @@ if __name__ == '__main__':
                        required=True)
   _flags.DEFINE_bool('report_only', False, 'Only rebuild the report from existing runs.')
   _flags.DEFINE_string('title', '', 'Title of the plot and table.')
-  app.run(main, flags_parser=cli.parse_flags)
+
+
+if __name__ == '__main__':
+  cli.run_command(main, define_flags)

@@ -6,7 +6,7 @@ from `fold_in(key, epoch)` and every step's randomness from
 `fold_in(key, step)` (cnnlab.steps), so a run resumed from a checkpoint
 repeats the uninterrupted one exactly.
 """
-import functools
+import dataclasses
 import logging
 import math
 import os
@@ -18,8 +18,8 @@ import ml_collections
 import numpy as np
 
 from cnnlab import augment
+from cnnlab import batches
 from cnnlab.core import checkpoints
-from cnnlab.core import cli
 from cnnlab import finetune
 from cnnlab.core import history
 from cnnlab import input_pipeline
@@ -32,12 +32,9 @@ from cnnlab import schedules
 from cnnlab import steps
 from cnnlab import tensorboard
 from cnnlab.core import workdir as workdir_lib
-from cnnlab.core.errors import UserError
+from cnnlab.core.best import BestTracker
+from cnnlab.core.guards import DeferredInterrupt, DivergenceGuard, TrainingDiverged
 from cnnlab.core.progress import ProgressBar
-
-class TrainingDiverged(UserError):
-  """The loss became NaN or infinite."""
-
 
 def step_metrics(metrics: List[Dict[str, Any]]) -> List[Dict[str, float]]:
   """Per-step metrics (device scalars or floats) as Python floats.
@@ -75,11 +72,37 @@ def write_report(workdir: str, ckpts: checkpoints.Checkpoints, state, val_ds, me
     report.after_training(workdir, result, probabilities, val_ds, step, config, meta)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
-  """Trains config's model on config's data; checkpoints and metrics go to workdir.
+@dataclasses.dataclass
+class Run:
+  """Everything a training run fixes before its first step (see prepare)."""
+  config: ml_collections.ConfigDict
+  workdir: str
+  main: bool  # process 0: the one that writes files
+  mesh: Any
+  train_ds: input_pipeline.Dataset
+  val_ds: input_pipeline.Dataset
+  steps_per_epoch: int
+  num_train_steps: int
+  meta: Dict[str, Any]
+  ckpts: checkpoints.Checkpoints
+  state: Any  # restored or freshly initialised, replicated over the mesh
+  records: List[Dict[str, Any]]  # history kept from before a resume
+  source: Any  # cnnlab.batches: where each step's batch comes from
+  train_rng: jax.Array
+  eval_fn: Any
+  tta_eval_fn: Any  # None without config.tta
 
-  Returns the final history record (the last epoch's metrics).
-  """
+  @property
+  def has_val(self) -> bool:  # val_fraction=0 (all images train, as airbench): no val
+    return len(self.val_ds.labels) > 0
+
+  @property
+  def num_epochs(self) -> int:
+    return math.ceil(self.num_train_steps / self.steps_per_epoch)
+
+
+def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
+  """Data, model, optimizer, the workdir's checks, and the state to start from."""
   workdir = os.path.abspath(workdir)
   main = parallel.is_main_process()
   mesh = parallel.create_mesh()
@@ -119,194 +142,169 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
     workdir_lib.write_meta(workdir, meta)
-  start_step = int(state.step)
   # Every process needs the same records (best accuracy, early stopping decide
   # collective saves); only process 0 rewrites the file.
-  records = history.truncate_after(workdir, start_step, rewrite=main)
-
+  records = history.truncate_after(workdir, int(state.step), rewrite=main)
   # steps_per_epoch lets the step derive the epoch from state.step (for
   # flip_lr(alternate=True)); the batches carry the examples' ids.
-  step_kwargs = dict(pipeline=pipeline, label_smoothing=config.label_smoothing,
-                     steps_per_epoch=steps_per_epoch, lookahead_settings=lookahead_settings)
-  on_device = config.data.on_device and jax.process_count() == 1
-  if on_device:
-    device_data = parallel.replicate(
-        {'image': train_ds.images, 'label': train_ds.labels}, mesh)
-    step_fn = jax.jit(functools.partial(steps.gather_train_step, **step_kwargs), donate_argnums=0)
-  else:
-    step_fn = jax.jit(functools.partial(steps.train_step, **step_kwargs), donate_argnums=0)
-  eval_fn = steps.make_eval_fn(pipeline)
-  # val_fraction=0 (train on everything, as airbench): no per-epoch val, and
-  # best/ is the last checkpoint.
-  has_val = len(val_ds.labels) > 0
-  rows = parallel.process_rows(config.batch_size, mesh)
+  source = batches.create(train_ds, mesh, config.batch_size, config.data.on_device,
+                          pipeline=pipeline, label_smoothing=config.label_smoothing,
+                          steps_per_epoch=steps_per_epoch, lookahead_settings=lookahead_settings)
+  return Run(config, workdir, main, mesh, train_ds, val_ds, steps_per_epoch, num_train_steps,
+             meta, ckpts, state, records, source, train_rng, steps.make_eval_fn(pipeline),
+             tta_eval_fn)
 
-  best_accuracy = max((r['val_accuracy'] for r in records if 'val_accuracy' in r),
-                      default=-1.0)
-  evals_since_best = 0
-  for r in records:
-    if 'val_accuracy' in r:
-      evals_since_best = 0 if r['val_accuracy'] >= best_accuracy else evals_since_best + 1
-  num_epochs = math.ceil(num_train_steps / steps_per_epoch)
-  logging.info('Training %s: %d train / %d val images, %d steps/epoch, %d steps '
-               '(%d epochs), batch %d on %d device(s)', config.model.name,
-               len(train_ds.labels), len(val_ds.labels), steps_per_epoch, num_train_steps,
-               num_epochs, config.batch_size, mesh.devices.size)
 
-  record = records[-1] if records else {}
-  tb = tensorboard.EpochWriter(workdir, records, enabled=main)
-  step = start_step
-  epoch_metrics, checked_step = [], start_step
-  bar, epoch_start, epoch_first_step = None, time.monotonic(), start_step
-  run_start = time.monotonic() - (records[-1]['elapsed_seconds'] if records else 0.0)
-  # Every save is checked first (save() below), whatever log_every_steps is,
-  # so a NaN state is never saved; last_good is the latest periodic
-  # checkpoint known to be finite, the one a TrainingDiverged message names.
-  last_good = ckpts.latest_step()
-  finite_fn = jax.jit(steps.state_is_finite)
-  finite_step = start_step  # the state at this step was checked finite (or restored)
+@dataclasses.dataclass
+class Progress:
+  """Where the loop is: the parts below advance it in place, so a Ctrl-C or a
+  divergence anywhere finds the current state, step and epoch metrics here."""
+  state: Any
+  step: int
+  epoch_metrics: List[Any] = dataclasses.field(default_factory=list)
 
-  def diverged(problem: str, first: int, last: int) -> TrainingDiverged:
-    return TrainingDiverged(
-        f'{problem} between steps {first} and {last}. '
-        + (f'The last good checkpoint is step {last_good} in {workdir}/checkpoints'
-           if last_good is not None else 'No checkpoint was saved before it')
-        + '. Lower --config.optimizer.lr or set --config.optimizer.grad_clip_norm=1.0, '
-        'then rerun (the same --workdir resumes from the last good checkpoint).')
 
-  def check_loss() -> None:
-    """Raises TrainingDiverged unless every loss since the last check is finite."""
-    nonlocal checked_step
-    if step > checked_step:
-      losses = jax.device_get([m['loss'] for m in epoch_metrics[-(step - checked_step):]])
-      if not np.all(np.isfinite(losses)):
-        raise diverged(f'loss became {losses[-1]}', checked_step + 1, step)
-      checked_step = step
+class Saver:
+  """Checked saves: the guard passes the state first, so nothing NaN is written.
 
-  def check_state() -> None:
-    """check_loss, then the state itself: the update after a finite loss can overflow."""
-    nonlocal finite_step
-    check_loss()
-    if step > finite_step:
-      if not bool(parallel.fetch(finite_fn(state))):
-        raise diverged('the weights or optimizer state became NaN/inf (the loss was still '
-                       'finite)', finite_step + 1, step)
-      finite_step = step
+  A mid-epoch save also keeps the epoch's per-step metrics so far
+  (history.save_partial), so a resumed epoch's means equal the uninterrupted run's.
+  """
 
-  def save(best: bool = False) -> None:
-    nonlocal last_good
-    check_state()
-    if best:
-      ckpts.save_best(step, state)
-    else:
-      ckpts.save(step, state)
-      last_good = step
-      if main and step % steps_per_epoch:  # mid-epoch: keep the epoch's metrics so far
-        history.save_partial(workdir, step, step_metrics(epoch_metrics),
-                             keep=config.max_checkpoints_to_keep + 1)
+  def __init__(self, run: Run, guard: DivergenceGuard):
+    self.run, self.guard = run, guard
 
-  interrupt = cli.DeferredInterrupt().start()  # Ctrl-C lands between steps
-  try:
-    while step < num_train_steps:
+  def save(self, p: Progress) -> None:
+    self.guard.check_state(p.step, p.state)
+    self.run.ckpts.save(p.step, p.state)
+    self.guard.saved(p.step)
+    if self.run.main and p.step % self.run.steps_per_epoch:
+      history.save_partial(self.run.workdir, p.step, step_metrics(p.epoch_metrics),
+                           keep=self.run.config.max_checkpoints_to_keep + 1)
+
+  def save_best(self, p: Progress) -> None:
+    self.guard.check_state(p.step, p.state)
+    self.run.ckpts.save_best(p.step, p.state)
+
+
+def train_epoch(run: Run, p: Progress, guard: DivergenceGuard, saver: Saver,
+                interrupt: DeferredInterrupt) -> None:
+  """Steps `p` to the end of its epoch (or of training).
+
+  A run resumed mid-epoch starts with the epoch's metrics so far.
+  """
+  config = run.config
+  epoch, position = divmod(p.step, run.steps_per_epoch)
+  order = input_pipeline.epoch_permutation(config.seed, epoch, len(run.train_ds.labels))
+  last = min(run.num_train_steps, (epoch + 1) * run.steps_per_epoch)
+  p.epoch_metrics = history.load_partial(run.workdir, p.step) if position else []
+  if len(p.epoch_metrics) != position:
+    p.epoch_metrics = []
+  with ProgressBar(last - epoch * run.steps_per_epoch, f'epoch {epoch + 1}/{run.num_epochs}',
+                   enabled=run.main) as bar:
+    while p.step < last:
       interrupt.raise_if_requested()
-      epoch, position = divmod(step, steps_per_epoch)
-      if bar is None:
-        order = input_pipeline.epoch_permutation(config.seed, epoch, len(train_ds.labels))
-        last = min(num_train_steps, (epoch + 1) * steps_per_epoch)
-        bar = ProgressBar(last - epoch * steps_per_epoch, f'epoch {epoch + 1}/{num_epochs}',
-                          enabled=main)
-        epoch_start, epoch_first_step, epoch_metrics = time.monotonic(), step, []
-        if step == start_step and position:  # resumed mid-epoch: its metrics so far
-          epoch_metrics = history.load_partial(workdir, step)
-          epoch_metrics = epoch_metrics if len(epoch_metrics) == position else []
+      position = p.step - epoch * run.steps_per_epoch
       indices = order[position * config.batch_size:(position + 1) * config.batch_size]
-      if on_device:
-        state, metrics = step_fn(state, device_data,
-                                 parallel.global_batch({'i': indices.astype(np.int32)}, mesh)['i'],
-                                 train_rng)
-      else:
-        local = indices[rows[0]:rows[1]]
-        batch = {'image': train_ds.images[local], 'label': train_ds.labels[local],
-                 'id': local.astype(np.int32)}  # global indices into the training split
-        state, metrics = step_fn(state, parallel.global_batch(batch, mesh), train_rng)
-      epoch_metrics.append(metrics)
-      step += 1
-      end_of_epoch = step % steps_per_epoch == 0 or step == num_train_steps
-      if step % config.log_every_steps == 0 or end_of_epoch:
-        check_loss()
-        done = step_metrics(epoch_metrics)
-        bar.update(step - epoch * steps_per_epoch,
+      p.state, metrics = run.source.step(p.state, indices, run.train_rng)
+      p.epoch_metrics.append(metrics)
+      guard.add_loss(metrics['loss'])
+      p.step += 1
+      if p.step % config.log_every_steps == 0 or p.step == last:
+        guard.check_losses(p.step)
+        done = step_metrics(p.epoch_metrics)
+        bar.update(p.step - epoch * run.steps_per_epoch,
                    loss=float(np.mean([m['loss'] for m in done])),
                    acc=float(np.mean([m['accuracy'] for m in done])))
-      if config.checkpoint_every_steps and step % config.checkpoint_every_steps == 0:
-        save()
-      if not end_of_epoch:
-        continue
+      if config.checkpoint_every_steps and p.step % config.checkpoint_every_steps == 0:
+        saver.save(p)
 
-      bar.close()
-      bar = None
+
+def end_epoch(run: Run, p: Progress, record: Dict[str, Any], tracker: BestTracker,
+              saver: Saver) -> None:
+  """Adds validation to `record` where due (saving a new best), and TTA at the end."""
+  config, step = run.config, p.step
+  epoch = (step - 1) // run.steps_per_epoch
+  if run.has_val and ((epoch + 1) % config.eval_every_epochs == 0
+                      or step == run.num_train_steps):
+    val = steps.evaluate(p.state, run.val_ds, run.mesh, run.eval_fn, config.eval_batch_size)
+    record.update(val_loss=val['loss'], val_accuracy=val['accuracy'])
+    p.state = p.state.replace(opt_state=optimizers.after_eval(p.state.opt_state, val))
+    if tracker.update(val['accuracy'], step):
+      saver.save_best(p)
+    if run.tta_eval_fn is not None and step == run.num_train_steps:
+      val = steps.evaluate(p.state, run.val_ds, run.mesh, run.tta_eval_fn,
+                           config.eval_batch_size)
+      record.update(val_loss_tta=val['loss'], val_accuracy_tta=val['accuracy'])
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
+  """Trains config's model on config's data; checkpoints and metrics go to workdir.
+
+  Returns the final history record (the last epoch's metrics).
+  """
+  run = prepare(config, workdir)
+  p = Progress(run.state, int(run.state.step))
+  logging.info('Training %s: %d train / %d val images, %d steps/epoch, %d steps '
+               '(%d epochs), batch %d on %d device(s)', config.model.name,
+               len(run.train_ds.labels), len(run.val_ds.labels), run.steps_per_epoch,
+               run.num_train_steps, run.num_epochs, config.batch_size, run.mesh.devices.size)
+  guard = DivergenceGuard(run.workdir, p.step, last_good=run.ckpts.latest_step())
+  saver = Saver(run, guard)
+  tracker = BestTracker('val_accuracy', config.early_stopping_patience).replay(run.records)
+  tb = tensorboard.EpochWriter(run.workdir, run.records, enabled=run.main)
+  record = run.records[-1] if run.records else {}
+  run_start = time.monotonic() - record.get('elapsed_seconds', 0.0)
+  interrupt = DeferredInterrupt().start()  # Ctrl-C lands between steps
+  try:
+    while p.step < run.num_train_steps and not tracker.should_stop:
+      epoch_start, first_step = time.monotonic(), p.step
+      train_epoch(run, p, guard, saver, interrupt)
       train_seconds = time.monotonic() - epoch_start
-      train_seconds_total = record.get('train_seconds_total', 0.0)  # the previous epoch's
-      done = step_metrics(epoch_metrics)
+      done = step_metrics(p.epoch_metrics)
       record = {
-          'epoch': epoch + 1, 'step': step,
+          'epoch': (p.step - 1) // run.steps_per_epoch + 1, 'step': p.step,
           'train_loss': float(np.mean([m['loss'] for m in done])),
           'train_accuracy': float(np.mean([m['accuracy'] for m in done])),
-          'lr': optimizers.current_lr(state.opt_state),
-          'images_per_sec': (step - epoch_first_step) * config.batch_size / train_seconds,
+          'lr': optimizers.current_lr(p.state.opt_state),
+          'images_per_sec': (p.step - first_step) * config.batch_size / train_seconds,
           # Wall seconds of training steps alone (no evaluation or saving) so far.
-          'train_seconds_total': train_seconds_total + train_seconds,
+          'train_seconds_total': record.get('train_seconds_total', 0.0) + train_seconds,
       }
-      if has_val and ((epoch + 1) % config.eval_every_epochs == 0 or step == num_train_steps):
-        val = steps.evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size)
-        record.update(val_loss=val['loss'], val_accuracy=val['accuracy'])
-        state = state.replace(opt_state=optimizers.after_eval(state.opt_state, val))
-        if val['accuracy'] > best_accuracy:
-          best_accuracy, evals_since_best = val['accuracy'], 0
-          save(best=True)
-        else:
-          evals_since_best += 1
-        if tta_eval_fn is not None and step == num_train_steps:
-          val = steps.evaluate(state, val_ds, mesh, tta_eval_fn, config.eval_batch_size)
-          record.update(val_loss_tta=val['loss'], val_accuracy_tta=val['accuracy'])
+      end_epoch(run, p, record, tracker, saver)
       record['epoch_seconds'] = time.monotonic() - epoch_start
       record['elapsed_seconds'] = time.monotonic() - run_start
-      if not config.checkpoint_every_steps or step == num_train_steps:
-        save()
-      if main:
-        history.append(workdir, record)
+      if not config.checkpoint_every_steps or p.step == run.num_train_steps:
+        saver.save(p)
+      if run.main:
+        history.append(run.workdir, record)
         tb.write(record)
-        logging.info('epoch %d: %s', epoch + 1, ', '.join(
+        logging.info('epoch %d: %s', record['epoch'], ', '.join(
             f'{k} {v:.4g}' for k, v in record.items() if k not in ('epoch', 'step')))
-      if config.early_stopping_patience and evals_since_best >= config.early_stopping_patience:
+      if tracker.should_stop:
         logging.info('Early stopping: val accuracy has not improved for %d evaluations '
-                     '(best %.4f).', evals_since_best, best_accuracy)
-        break
+                     '(best %.4f).', tracker.evals_since_best, tracker.best)
   except KeyboardInterrupt:
-    if bar is not None:
-      bar.close()
     logging.warning('Interrupted: saving a checkpoint at step %d, then exiting; rerun '
-                    'with the same --workdir to resume.', step)
+                    'with the same --workdir to resume.', p.step)
     try:
-      save()
+      saver.save(p)
     except TrainingDiverged as e:
-      logging.warning('Not saving step %d: %s', step, e)
-    ckpts.close()
+      logging.warning('Not saving step %d: %s', p.step, e)
+    run.ckpts.close()
     raise
   except TrainingDiverged:
-    # Let a pending asynchronous save of the last good checkpoint finish.
-    if bar is not None:
-      bar.close()
-    ckpts.close()
+    run.ckpts.close()  # let a pending asynchronous save of the last good checkpoint finish
     raise
   finally:
     interrupt.stop()
-  save()
-  if not has_val:
-    save(best=True)  # nothing to choose by: the best is the last
+  saver.save(p)
+  if not run.has_val:
+    saver.save_best(p)  # nothing to choose by: the best is the last
   interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
   tb.close()
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
-  write_report(workdir, ckpts, state, val_ds, mesh, tta_eval_fn or eval_fn, config, meta)
-  ckpts.close()
+  write_report(run.workdir, run.ckpts, p.state, run.val_ds, run.mesh,
+               run.tta_eval_fn or run.eval_fn, config, run.meta)
+  run.ckpts.close()
   return record

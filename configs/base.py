@@ -11,6 +11,127 @@ An unknown field (a typo) is refused by ml_collections before anything runs.
 import ml_collections
 
 
+def optimizer_config():
+  """config.optimizer: every optimizer field, as cnnlab.optimizers reads them (both labs)."""
+  # ---- optimizer ----------------------------------------------------------
+  optimizer = ml_collections.ConfigDict()
+  # A name from cnnlab.optimizers.OPTIMIZERS.
+  optimizer.name = 'sgd'
+  # Peak / base learning rate; schedules scale it.
+  optimizer.lr = 0.01
+  # sgd: heavy-ball momentum, smoothing the steps (0 = plain SGD, Keras' default).
+  optimizer.momentum = 0.9
+  # sgd: Nesterov's look-ahead momentum (ResNet recipes use it; Keras nesterov=True).
+  optimizer.nesterov = False
+  # adam, adamw, adamax moment decays (optax and Keras agree on both defaults):
+  # b1 averages the gradient (momentum), ~1 / (1 - b1) = 10 steps.
+  optimizer.b1 = 0.9
+  # b2 averages the squared gradient that scales each step, ~1000 steps:
+  # lower it (0.98, 0.99) when the loss spikes late in training.
+  optimizer.b2 = 0.999
+  # Epsilon; None = optax's default for the optimizer (1e-8 for adam/adamax/
+  # rmsprop, 1e-7 adagrad, 1e-6 adadelta). Keras uses 1e-7 everywhere.
+  optimizer.eps = ml_collections.config_dict.placeholder(float)
+  # rmsprop's / adadelta's squared-gradient decay; None = optax's 0.9 (Keras:
+  # rmsprop 0.9, adadelta 0.95).
+  optimizer.rho = ml_collections.config_dict.placeholder(float)
+  # rmsprop: optax divides by sqrt(v + eps) (True); Keras by sqrt(v) + eps
+  # (False). With eps=1e-8 inside the root the floor is 1e-4, not 1e-8.
+  optimizer.eps_in_sqrt = True
+  # rmsprop: divide by the gradient's variance rather than its second moment
+  # (Keras centered=True); steadier, a little more memory.
+  optimizer.centered = False
+  # rmsprop's own momentum on the scaled step (Keras' momentum argument); 0 = none.
+  optimizer.rmsprop_momentum = 0.0
+  # Coupled L2 added to the loss (Keras kernel_regularizer l2(x): loss +=
+  # x * sum(w**2)); kernels only, biases and BatchNorm spared. The logged loss
+  # excludes it (Keras' includes it).
+  optimizer.l2 = 0.0
+  # Decoupled weight decay, w -= lr * weight_decay * w each step (AdamW /
+  # SGDW); kernels only. adamw uses it as its own weight_decay (optax's
+  # default would be 1e-4, Keras' 0.004; 0 makes adamw plain adam).
+  optimizer.weight_decay = 0.0
+  # Keras max_norm(c) kernel constraint: after each update the kernel's weight
+  # vectors are rescaled to norm <= c (seed 002 used 3 on chosen layers); 0 = off.
+  optimizer.max_norm = 0.0
+  # Which norms: 'keras' = Keras' default axis=0 (Dense: each unit's inputs;
+  # Conv: each column of kernel rows), 'filter' = each conv filter as a whole.
+  optimizer.max_norm_axes = 'keras'
+  # Regex over kernel paths ('Conv_0/kernel|Dense_0/kernel') that max_norm
+  # constrains, as Keras puts kernel_constraint on chosen layers; '' = all.
+  optimizer.max_norm_layers = ''
+  # airbench_sgd: the lr multiplier of BatchNorm biases (airbench: 64; their
+  # weight decay is not multiplied).
+  optimizer.norm_bias_lr_scale = 64.0
+  # airbench_muon (Muon on the conv filters at lr, SGD on the rest): the
+  # biases' lr (BatchNorm and whitening; airbench: 0.053) ...
+  optimizer.bias_lr = 0.053
+  # ... the linear head's lr (airbench: 0.67) ...
+  optimizer.head_lr = 0.67
+  # ... and their Nesterov momentum (optimizer.momentum is Muon's own, 0.6).
+  optimizer.sgd_momentum = 0.85
+  # Clip the global gradient norm to this; 0 = off.
+  optimizer.grad_clip_norm = 0.0
+  return optimizer
+
+
+def schedule_config():
+  """config.schedule: every learning-rate schedule field, as cnnlab.schedules reads them (both labs)."""
+  # ---- learning-rate schedule ----------------------------------------------
+  schedule = ml_collections.ConfigDict()
+  # A name from cnnlab.schedules.SCHEDULES.
+  schedule.name = 'constant'
+  # Linear warm-up from 0 prepended to any schedule (required by warmup_cosine).
+  schedule.warmup_epochs = 0.0
+  # Floor of the schedule: cosine's end value, SGDR's eta_min, CLR's base_lr
+  # (optimizer.lr is the top: the peak, eta_max, max_lr).
+  schedule.min_lr = 0.0
+  # piecewise: epochs at which lr is multiplied by decay_rate, e.g. '30,60,90'.
+  schedule.boundaries_epochs = ''
+  # piecewise / step / exponential: the factor lr is multiplied by (0.1 = the
+  # classic ten-fold drop) ...
+  schedule.decay_rate = 0.1
+  # ... and (step, exponential) the epochs over which it applies once (step: a
+  # drop every decay_epochs).
+  schedule.decay_epochs = 10.0
+  # time_based: Keras' legacy SGD(decay=...): lr / (1 + time_decay * step);
+  # seed 002 used lr / num_epochs, seed 000 1e-6.
+  schedule.time_decay = 0.0
+  # one_cycle (PyTorch / fastai defaults): the fraction of the run spent rising to lr,
+  schedule.pct_start = 0.3
+  # the start lr = lr / div_factor (a low start, as warm-up),
+  schedule.div_factor = 25.0
+  # and the final lr = start / final_div_factor (annealed far below the start).
+  schedule.final_div_factor = 1e4
+  # triangle (airbench): the lr multiplier at step 0 (rising linearly to 1 at
+  # pct_start of the run) ...
+  schedule.start_scale = 0.2
+  # ... and at the last step (falling linearly from 1).
+  schedule.end_scale = 0.07
+  # triangular / triangular2 / exp_range (Smith's CLR): half a cycle in epochs
+  # (Smith and bckenstler: 2-8 epochs) ...
+  schedule.step_size_epochs = 4.0
+  # ... or, when > 0, in steps (to match a Keras CLR callback's step_size exactly).
+  schedule.step_size_steps = 0
+  # exp_range: the cycle's amplitude shrinks by gamma every step (bckenstler's value).
+  schedule.gamma = 0.99994
+  # sgdr (Loshchilov & Hutter): the first cycle in epochs (the paper's T_0 = 10) ...
+  schedule.t0_epochs = 10.0
+  # ... and each next cycle's length factor (T_mult = 2: cycles of 10, 20, 40 epochs).
+  schedule.t_mult = 2.0
+  # reduce_on_plateau (Keras ReduceLROnPlateau defaults): multiply lr by factor
+  # after `patience` validations without a min_delta improvement of monitor,
+  # then wait `cooldown` validations; never below plateau_min_lr.
+  # The metric watched: 'val_loss' (Keras' default) or 'val_accuracy'.
+  schedule.plateau_monitor = 'val_loss'
+  schedule.plateau_factor = 0.1  # the drop: lr *= factor
+  schedule.plateau_patience = 10  # validations to wait before a drop
+  schedule.plateau_min_delta = 1e-4  # smaller changes are not improvements
+  schedule.plateau_cooldown = 0  # validations ignored right after a drop
+  schedule.plateau_min_lr = 0.0  # the floor no drop goes below
+  return schedule
+
+
 def get_config():
   config = ml_collections.ConfigDict()
 
@@ -65,118 +186,9 @@ def get_config():
   # e.g. 'flip_lr|translate(0.1)'. Empty = none (images scaled to [0, 1]).
   config.augment = ''
 
-  # ---- optimizer ----------------------------------------------------------
-  config.optimizer = ml_collections.ConfigDict()
-  # A name from cnnlab.optimizers.OPTIMIZERS.
-  config.optimizer.name = 'sgd'
-  # Peak / base learning rate; schedules scale it.
-  config.optimizer.lr = 0.01
-  # sgd: heavy-ball momentum, smoothing the steps (0 = plain SGD, Keras' default).
-  config.optimizer.momentum = 0.9
-  # sgd: Nesterov's look-ahead momentum (ResNet recipes use it; Keras nesterov=True).
-  config.optimizer.nesterov = False
-  # adam, adamw, adamax moment decays (optax and Keras agree on both defaults):
-  # b1 averages the gradient (momentum), ~1 / (1 - b1) = 10 steps.
-  config.optimizer.b1 = 0.9
-  # b2 averages the squared gradient that scales each step, ~1000 steps:
-  # lower it (0.98, 0.99) when the loss spikes late in training.
-  config.optimizer.b2 = 0.999
-  # Epsilon; None = optax's default for the optimizer (1e-8 for adam/adamax/
-  # rmsprop, 1e-7 adagrad, 1e-6 adadelta). Keras uses 1e-7 everywhere.
-  config.optimizer.eps = ml_collections.config_dict.placeholder(float)
-  # rmsprop's / adadelta's squared-gradient decay; None = optax's 0.9 (Keras:
-  # rmsprop 0.9, adadelta 0.95).
-  config.optimizer.rho = ml_collections.config_dict.placeholder(float)
-  # rmsprop: optax divides by sqrt(v + eps) (True); Keras by sqrt(v) + eps
-  # (False). With eps=1e-8 inside the root the floor is 1e-4, not 1e-8.
-  config.optimizer.eps_in_sqrt = True
-  # rmsprop: divide by the gradient's variance rather than its second moment
-  # (Keras centered=True); steadier, a little more memory.
-  config.optimizer.centered = False
-  # rmsprop's own momentum on the scaled step (Keras' momentum argument); 0 = none.
-  config.optimizer.rmsprop_momentum = 0.0
-  # Coupled L2 added to the loss (Keras kernel_regularizer l2(x): loss +=
-  # x * sum(w**2)); kernels only, biases and BatchNorm spared. The logged loss
-  # excludes it (Keras' includes it).
-  config.optimizer.l2 = 0.0
-  # Decoupled weight decay, w -= lr * weight_decay * w each step (AdamW /
-  # SGDW); kernels only. adamw uses it as its own weight_decay (optax's
-  # default would be 1e-4, Keras' 0.004; 0 makes adamw plain adam).
-  config.optimizer.weight_decay = 0.0
-  # Keras max_norm(c) kernel constraint: after each update the kernel's weight
-  # vectors are rescaled to norm <= c (seed 002 used 3 on chosen layers); 0 = off.
-  config.optimizer.max_norm = 0.0
-  # Which norms: 'keras' = Keras' default axis=0 (Dense: each unit's inputs;
-  # Conv: each column of kernel rows), 'filter' = each conv filter as a whole.
-  config.optimizer.max_norm_axes = 'keras'
-  # Regex over kernel paths ('Conv_0/kernel|Dense_0/kernel') that max_norm
-  # constrains, as Keras puts kernel_constraint on chosen layers; '' = all.
-  config.optimizer.max_norm_layers = ''
-  # airbench_sgd: the lr multiplier of BatchNorm biases (airbench: 64; their
-  # weight decay is not multiplied).
-  config.optimizer.norm_bias_lr_scale = 64.0
-  # airbench_muon (Muon on the conv filters at lr, SGD on the rest): the
-  # biases' lr (BatchNorm and whitening; airbench: 0.053) ...
-  config.optimizer.bias_lr = 0.053
-  # ... the linear head's lr (airbench: 0.67) ...
-  config.optimizer.head_lr = 0.67
-  # ... and their Nesterov momentum (optimizer.momentum is Muon's own, 0.6).
-  config.optimizer.sgd_momentum = 0.85
-  # Clip the global gradient norm to this; 0 = off.
-  config.optimizer.grad_clip_norm = 0.0
-
-  # ---- learning-rate schedule ----------------------------------------------
-  config.schedule = ml_collections.ConfigDict()
-  # A name from cnnlab.schedules.SCHEDULES.
-  config.schedule.name = 'constant'
-  # Linear warm-up from 0 prepended to any schedule (required by warmup_cosine).
-  config.schedule.warmup_epochs = 0.0
-  # Floor of the schedule: cosine's end value, SGDR's eta_min, CLR's base_lr
-  # (optimizer.lr is the top: the peak, eta_max, max_lr).
-  config.schedule.min_lr = 0.0
-  # piecewise: epochs at which lr is multiplied by decay_rate, e.g. '30,60,90'.
-  config.schedule.boundaries_epochs = ''
-  # piecewise / step / exponential: the factor lr is multiplied by (0.1 = the
-  # classic ten-fold drop) ...
-  config.schedule.decay_rate = 0.1
-  # ... and (step, exponential) the epochs over which it applies once (step: a
-  # drop every decay_epochs).
-  config.schedule.decay_epochs = 10.0
-  # time_based: Keras' legacy SGD(decay=...): lr / (1 + time_decay * step);
-  # seed 002 used lr / num_epochs, seed 000 1e-6.
-  config.schedule.time_decay = 0.0
-  # one_cycle (PyTorch / fastai defaults): the fraction of the run spent rising to lr,
-  config.schedule.pct_start = 0.3
-  # the start lr = lr / div_factor (a low start, as warm-up),
-  config.schedule.div_factor = 25.0
-  # and the final lr = start / final_div_factor (annealed far below the start).
-  config.schedule.final_div_factor = 1e4
-  # triangle (airbench): the lr multiplier at step 0 (rising linearly to 1 at
-  # pct_start of the run) ...
-  config.schedule.start_scale = 0.2
-  # ... and at the last step (falling linearly from 1).
-  config.schedule.end_scale = 0.07
-  # triangular / triangular2 / exp_range (Smith's CLR): half a cycle in epochs
-  # (Smith and bckenstler: 2-8 epochs) ...
-  config.schedule.step_size_epochs = 4.0
-  # ... or, when > 0, in steps (to match a Keras CLR callback's step_size exactly).
-  config.schedule.step_size_steps = 0
-  # exp_range: the cycle's amplitude shrinks by gamma every step (bckenstler's value).
-  config.schedule.gamma = 0.99994
-  # sgdr (Loshchilov & Hutter): the first cycle in epochs (the paper's T_0 = 10) ...
-  config.schedule.t0_epochs = 10.0
-  # ... and each next cycle's length factor (T_mult = 2: cycles of 10, 20, 40 epochs).
-  config.schedule.t_mult = 2.0
-  # reduce_on_plateau (Keras ReduceLROnPlateau defaults): multiply lr by factor
-  # after `patience` validations without a min_delta improvement of monitor,
-  # then wait `cooldown` validations; never below plateau_min_lr.
-  # The metric watched: 'val_loss' (Keras' default) or 'val_accuracy'.
-  config.schedule.plateau_monitor = 'val_loss'
-  config.schedule.plateau_factor = 0.1  # the drop: lr *= factor
-  config.schedule.plateau_patience = 10  # validations to wait before a drop
-  config.schedule.plateau_min_delta = 1e-4  # smaller changes are not improvements
-  config.schedule.plateau_cooldown = 0  # validations ignored right after a drop
-  config.schedule.plateau_min_lr = 0.0  # the floor no drop goes below
+  # ---- optimizer and learning-rate schedule (shared with seq2seq) ----------
+  config.optimizer = optimizer_config()
+  config.schedule = schedule_config()
 
   # ---- fine-tuning --------------------------------------------------------
   # Initialise from another run's workdir or checkpoint dir (params and batch

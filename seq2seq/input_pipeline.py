@@ -143,8 +143,9 @@ class Split:
 
 @dataclasses.dataclass
 class Dataset:
-  train: Split
-  test: Split
+  train: Split  # what the model trains on
+  val: Split  # carved from the training problems: every decision (best, target) uses it
+  test: Split  # disjoint from both, drawn apart: only ever reported
   table: CharacterTable
   num_digits: int
   reverse_input: bool
@@ -268,23 +269,32 @@ def make_split(a, op_index, b, table: CharacterTable, operation: str, num_digits
 
 
 def create_dataset(config: ml_collections.ConfigDict) -> Dataset:
-  """Train and disjoint test problems of config.operation, fixed by the data seed."""
+  """Train, val and test problems of config.operation, fixed by the data seed.
+
+  train_size problems are drawn for training and val_size of them are carved
+  out for validation (as Keras' addition_rnn splits its 50,000 questions);
+  test_size more problems, all different from those, form the test set.
+  """
   operation = check_operation(config.operation)
   num_digits = config.num_digits
   if not 1 <= num_digits <= MAX_DIGITS:
     raise UserError(f'num_digits={num_digits} (--config.num_digits): use 1..{MAX_DIGITS}.')
   if config.train_size < 1 or config.test_size < 1:
     raise UserError('train_size and test_size must be positive.')
+  if not 1 <= config.val_size < config.train_size:
+    raise UserError(f'val_size={config.val_size} must be at least 1 and below '
+                    f'train_size={config.train_size} (it is carved from the training problems).')
   seed = config.seed if config.data_seed < 0 else config.data_seed
   table = CharacterTable(vocabulary(operation))
   a, op_index, b = sample_problems(config.train_size + config.test_size, num_digits,
                                    operation, seed)
   # The draw order is random, so the first train_size problems are a fair
-  # sample and the rest, all different from them, are held out.
+  # sample (their last val_size validate) and the rest, all different, are the test set.
   split = lambda s: make_split(a[s], op_index[s], b[s], table, operation, num_digits,
                                config.reverse_input, config.reverse_target)
-  n = config.train_size
-  return Dataset(train=split(slice(0, n)), test=split(slice(n, None)), table=table,
+  n, v = config.train_size, config.val_size
+  return Dataset(train=split(slice(0, n - v)), val=split(slice(n - v, n)),
+                 test=split(slice(n, None)), table=table,
                  num_digits=num_digits, reverse_input=config.reverse_input,
                  reverse_target=config.reverse_target)
 

@@ -19,25 +19,28 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
+from absl import logging as absl_logging
 from ml_collections import config_flags
 
 from cnnlab.core import cli
 from cnnlab.core import parallel
-from cnnlab.core.errors import UserError
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                'configs', 'seq2seq', 'addition.py')
+FLAGS = flags.FLAGS
 
-_WORKDIR = flags.DEFINE_string('workdir', 'runs/seq2seq',
-                               'Checkpoints and metrics go here; an existing run resumes.')
-_QUESTIONS = flags.DEFINE_multi_string(
-    'question', None, 'Instead of training, answer this question ("535-71", repeatable) '
-    'with the best checkpoint of --workdir (the config comes from the workdir).')
-config_flags.DEFINE_config_file('config', _DEFAULT_CONFIG, 'Training configuration file.',
-                                lock_config=True)
-_MULTIHOST = flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() '
-                               '(auto-detected under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
+
+def define_flags():
+  """Defines the command's flags; only running it as a command does."""
+  flags.DEFINE_string('workdir', 'runs/seq2seq',
+                      'Checkpoints and metrics go here; an existing run resumes.')
+  flags.DEFINE_multi_string(
+      'question', None, 'Instead of training, answer this question ("535-71", repeatable) '
+      'with the best checkpoint of --workdir (the config comes from the workdir).')
+  config_flags.DEFINE_config_file('config', _DEFAULT_CONFIG, 'Training configuration file.',
+                                  lock_config=True)
+  flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-detected '
+                    'under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
 
 
 def main(argv):
@@ -45,22 +48,19 @@ def main(argv):
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   # Imported here so `--help` stays fast.
   from seq2seq import train  # pylint: disable=g-import-not-at-top
-  logging.set_verbosity(logging.WARNING)
-  try:
-    if _QUESTIONS.value:
-      for _, line in train.predict(_WORKDIR.value, _QUESTIONS.value,
-                                   color=sys.stdout.isatty()):
+
+  def run():
+    if FLAGS.question:
+      for _, line in train.predict(FLAGS.workdir, FLAGS.question, color=sys.stdout.isatty()):
         print(line)
       return
-    parallel.initialize_distributed(_MULTIHOST.value)  # before any JAX computation
+    parallel.initialize_distributed(FLAGS.multihost)  # before any JAX computation
     parallel.quiet_other_processes()
-    train.train_and_evaluate(flags.FLAGS.config, _WORKDIR.value)
-  except UserError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(2)
-  except KeyboardInterrupt:
-    sys.exit(130)
+    absl_logging.set_verbosity(absl_logging.WARNING)
+    train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
+
+  cli.run_main(run)
 
 
 if __name__ == '__main__':
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

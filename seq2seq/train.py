@@ -26,17 +26,17 @@ import ml_collections
 import numpy as np
 import optax
 
+from cnnlab import optimizers
 from cnnlab.core import history
 from cnnlab.core import parallel
+from cnnlab.core.best import BestTracker
 from cnnlab.core.checkpoints import Checkpoints
 from cnnlab.core.errors import UserError
+from cnnlab.core.guards import DeferredInterrupt, DivergenceGuard, TrainingDiverged
 from cnnlab.core.progress import ProgressBar
-from cnnlab.core.registry import Registry
 from seq2seq import input_pipeline
 from seq2seq import models
 
-OPTIMIZERS = Registry('optimizer', 'optimizer.name')
-SCHEDULES = Registry('schedule', 'schedule.name')
 CONFIG_FILE = 'config.json'
 # Fields a resumed run may change; any other difference is a different experiment.
 RESUMABLE_FIELDS = ('num_epochs', 'num_train_steps', 'target_accuracy', 'num_samples',
@@ -47,62 +47,27 @@ Batch = Dict[str, jax.Array]  # inputs int32 [B, Tq], targets int32 [B, Ta]
 
 # ---- optimizer ------------------------------------------------------------------
 
-@OPTIMIZERS.register('adam')
-def _adam(config, lr):
-  return optax.adam(lr)
-
-
-@OPTIMIZERS.register('adamw')
-def _adamw(config, lr):
-  return optax.adamw(lr, weight_decay=config.optimizer.weight_decay)
-
-
-@OPTIMIZERS.register('sgd')
-def _sgd(config, lr):
-  return optax.sgd(lr, momentum=config.optimizer.momentum or None)
-
-
-@OPTIMIZERS.register('rmsprop')
-def _rmsprop(config, lr):
-  return optax.rmsprop(lr, momentum=config.optimizer.momentum)
-
-
-@SCHEDULES.register('constant')
-def _constant(config, num_train_steps):
-  return optax.constant_schedule(config.optimizer.lr)
-
-
-@SCHEDULES.register('cosine')
-def _cosine(config, num_train_steps):
-  return optax.cosine_decay_schedule(config.optimizer.lr, num_train_steps)
-
-
-@SCHEDULES.register('warmup_cosine')
-def _warmup_cosine(config, num_train_steps):
-  warmup = config.schedule.warmup_steps
-  return optax.warmup_cosine_decay_schedule(0.0, config.optimizer.lr, warmup,
-                                            max(num_train_steps, warmup + 1))
-
-
-def create_optimizer(config: ml_collections.ConfigDict,
+def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
                      num_train_steps: int) -> optax.GradientTransformation:
-  """config.optimizer.name on config.schedule.name, with optional clipping."""
+  """cnnlab.optimizers' optimizer from config.optimizer and config.schedule.
+
+  The sections are cnnlab's own (configs/base.py), so each field means what
+  it means in cnnlab. Memoized on those fields: the optimizer is a static part
+  of the TrainState, so equal configs share compiled steps within a process.
+  """
   if config.schedule.name == 'constant':
-    num_train_steps = 0  # unused: lets runs of any length share compiled steps
-  return _create_optimizer(
-      ml_collections.FrozenConfigDict({'optimizer': config.optimizer,
-                                       'schedule': config.schedule}), num_train_steps)
+    steps_per_epoch, num_train_steps = 1, 1  # unused: runs of any length share compiled steps
+  key = ml_collections.FrozenConfigDict({
+      'optimizer': config.optimizer, 'schedule': config.schedule,
+      'batch_size': config.batch_size, 'num_epochs': config.num_epochs,
+      'num_train_steps': config.num_train_steps, 'freeze': ''})
+  return _create_optimizer(key, steps_per_epoch, num_train_steps)
 
 
-# Memoized (as is create_model): the optimizer and model are static parts of
-# the TrainState, so equal configs then share compiled steps within a process.
 @functools.lru_cache(maxsize=16)
-def _create_optimizer(config: ml_collections.FrozenConfigDict, num_train_steps: int):
-  schedule = SCHEDULES.get(config.schedule.name)(config, num_train_steps)
-  tx = OPTIMIZERS.get(config.optimizer.name)(config, schedule)
-  if config.optimizer.grad_clip_norm:
-    tx = optax.chain(optax.clip_by_global_norm(config.optimizer.grad_clip_norm), tx)
-  return tx
+def _create_optimizer(config: ml_collections.FrozenConfigDict, steps_per_epoch: int,
+                      num_train_steps: int):
+  return optimizers.create_optimizer(config, steps_per_epoch, num_train_steps)
 
 
 # ---- state and steps ------------------------------------------------------------
@@ -121,11 +86,13 @@ def _create_model(name, vocab_size, answer_length, hidden_size, unroll):
 
 
 def create_train_state(config: ml_collections.ConfigDict, model, query_length: int,
-                       num_train_steps: int, rng: jax.Array) -> train_state.TrainState:
+                       steps_per_epoch: int, num_train_steps: int,
+                       rng: jax.Array) -> train_state.TrainState:
   """Initial parameters (from `rng`) and optimizer state."""
   params = model.init(rng, jnp.zeros((1, query_length), jnp.int32))['params']
-  return train_state.TrainState.create(apply_fn=model.apply, params=params,
-                                       tx=create_optimizer(config, num_train_steps))
+  return train_state.TrainState.create(
+      apply_fn=model.apply, params=params,
+      tx=create_optimizer(config, steps_per_epoch, num_train_steps))
 
 
 def compute_metrics(logits: jax.Array, targets: jax.Array,
@@ -215,11 +182,13 @@ def evaluate(eval_fn, params, split: input_pipeline.Split, batch_size: int,
 
 
 def mean_metrics(sums: Dict[str, Any]) -> Dict[str, float]:
+  """Metric sums -> means, named as cnnlab names them: `accuracy` is exact match
+  (every answer character right), `char_accuracy` per character."""
   sums = parallel.fetch(sums)
   count = float(sums['count'])
   return {'loss': float(sums['loss']) / count,
-          'char_accuracy': float(sums['char_correct']) / count,
-          'exact_match': float(sums['exact']) / count}
+          'accuracy': float(sums['exact']) / count,
+          'char_accuracy': float(sums['char_correct']) / count}
 
 
 # ---- reporting -------------------------------------------------------------------
@@ -238,7 +207,7 @@ def format_sample(question: str, truth: str, guess: str, num_digits: int,
 
 def sample_lines(dataset: input_pipeline.Dataset, predictions: np.ndarray,
                  indices: np.ndarray, color: bool) -> List[str]:
-  split = dataset.test
+  split = dataset.val
   return [format_sample(split.question(i), split.answer(i),
                         dataset.decode_answer(predictions[i]), dataset.num_digits, color)
           for i in indices]
@@ -266,9 +235,26 @@ def _check_config(config: ml_collections.ConfigDict, workdir: str, resuming: boo
 
 # ---- the loop --------------------------------------------------------------------
 
+def evaluation_record(state, eval_fn, dataset: input_pipeline.Dataset, train_sums,
+                      step: int, steps_per_epoch: int, config, mesh):
+  """(record, val predictions): train means, then val and test, free-running.
+
+  Keys as cnnlab's: train_/val_/test_ loss, accuracy (exact match) and
+  char_accuracy, lr, examples_per_sec and elapsed_seconds (added by the caller).
+  """
+  val, predictions = evaluate(eval_fn, state.params, dataset.val, config.eval_batch_size, mesh)
+  test, _ = evaluate(eval_fn, state.params, dataset.test, config.eval_batch_size, mesh)
+  record = {'step': step, 'epoch': step / steps_per_epoch, 'examples': step * config.batch_size,
+            **{f'train_{k}': v for k, v in mean_metrics(train_sums).items()},
+            **{f'val_{k}': v for k, v in val.items()},
+            **{f'test_{k}': v for k, v in test.items()},
+            'lr': optimizers.current_lr(state.opt_state)}
+  return record, predictions
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        verbose: bool = True) -> Dict[str, Any]:
-  """Trains, evaluating on the held-out set; resumes from `workdir` if it has a checkpoint.
+  """Trains, deciding on the val split and reporting the test set; resumes from `workdir`.
 
   Args:
     config: see configs/seq2seq/base.py.
@@ -279,49 +265,48 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     The last evaluation record (as appended to metrics.jsonl), plus 'state'.
 
   Raises:
-    UserError: a bad config, a NaN loss, or a workdir holding another experiment.
+    UserError: a bad config, a workdir holding another experiment, or
+      TrainingDiverged (nothing NaN is ever saved).
     KeyboardInterrupt: after saving a checkpoint of the last finished step.
   """
   main = parallel.is_main_process()
   verbose = verbose and main  # one voice per cluster
   say = functools.partial(print, flush=True) if verbose else lambda *_: None
   dataset = input_pipeline.create_dataset(config)
-  if config.batch_size > config.train_size:
-    raise UserError(f'batch_size={config.batch_size} exceeds train_size={config.train_size}.')
+  if config.batch_size > len(dataset.train):
+    raise UserError(f'batch_size={config.batch_size} exceeds the {len(dataset.train)} '
+                    'training problems (train_size - val_size).')
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   rows = parallel.process_rows(config.batch_size, mesh)
-  steps_per_epoch = config.train_size // config.batch_size
+  steps_per_epoch = len(dataset.train) // config.batch_size
   num_train_steps = (config.num_train_steps if config.num_train_steps > 0
                      else config.num_epochs * steps_per_epoch)
   eval_every = config.eval_every_steps or steps_per_epoch
 
-  key = jax.random.key(config.seed)
-  init_key, order_key = jax.random.split(key)
+  init_key, order_key = jax.random.split(jax.random.key(config.seed))
   model = create_model(config)
-  state = create_train_state(config, model, dataset.query_length, num_train_steps, init_key)
-  # Restoring into a replicated template reads the shards collectively.
-  state = parallel.replicate(state, mesh)
-
+  state = create_train_state(config, model, dataset.query_length, steps_per_epoch,
+                             num_train_steps, init_key)
+  state = parallel.replicate(state, mesh)  # restoring into it reads the shards collectively
   os.makedirs(workdir, exist_ok=True)
   ckpts = Checkpoints(workdir, config.max_checkpoints_to_keep)
   start = ckpts.latest_step()
   _check_config(config, workdir, resuming=start is not None)
-  records = []
   if start is not None:
     state = ckpts.restore(state)
-    records = history.truncate_after(workdir, start, rewrite=main)
     say(f'Resuming from step {start} in {workdir}')
-  start = int(state.step)
-  best = max((r['test_exact_match'] for r in records), default=-1.0)
-  elapsed0 = records[-1]['elapsed_s'] if records else 0.0
+  step = int(state.step)
+  records = history.truncate_after(workdir, step, rewrite=main)
+  tracker = BestTracker('val_accuracy').replay(records)
+  guard = DivergenceGuard(workdir, step, last_good=ckpts.latest_step())
+  elapsed0 = records[-1].get('elapsed_seconds', 0.0) if records else 0.0
   say(f'{config.model.name}: {models.count_params(state.params):,} params; '
-      f'{len(dataset.train):,} train / {len(dataset.test):,} held-out '
+      f'{len(dataset.train):,} train / {len(dataset.val):,} val / {len(dataset.test):,} test '
       f'{config.num_digits}-digit {config.operation!r} problems; '
       f'{num_train_steps:,} steps of {config.batch_size} ({steps_per_epoch} per epoch)')
-
-  if records and config.target_accuracy and records[-1]['test_exact_match'] >= config.target_accuracy:
-    say(f'Target {config.target_accuracy:.2%} already reached at step {records[-1]["step"]}.')
+  if config.target_accuracy and tracker.best >= config.target_accuracy:
+    say(f'Target {config.target_accuracy:.2%} already reached at step {tracker.best_step}.')
     ckpts.close()
     return dict(records[-1], state=state)
 
@@ -329,73 +314,79 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                              'targets': dataset.train.targets}, mesh)
   eval_fn = functools.partial(eval_step, state.apply_fn)
   color = verbose and sys.stdout.isatty()
-  if start >= num_train_steps:
-    say(f'Already trained for {start:,} of {num_train_steps:,} steps; raise '
+  if step >= num_train_steps:
+    say(f'Already trained for {step:,} of {num_train_steps:,} steps; raise '
         '--config.num_epochs or --config.num_train_steps to continue.')
   bar = ProgressBar(num_train_steps, desc='train', enabled=verbose)
   t0 = t_window = time.monotonic()
-  window_start = start  # throughput is measured between evaluations
+  window_start = step  # throughput is measured between evaluations
   sums, epoch_cache = None, (None, None)
   record = records[-1] if records else {}
-  step = start
+  interrupt = DeferredInterrupt().start()  # Ctrl-C lands between steps
   try:
     while step < num_train_steps:
+      interrupt.raise_if_requested()
       epoch, offset = divmod(step, steps_per_epoch)
       if epoch_cache[0] != epoch:
         epoch_cache = (epoch, np.asarray(input_pipeline.epoch_batches(
-            order_key, epoch, config.train_size, config.batch_size), np.int32))
+            order_key, epoch, len(dataset.train), config.batch_size), np.int32))
       indices = parallel.global_batch({'i': epoch_cache[1][offset, rows[0]:rows[1]]}, mesh)['i']
       state, metrics = train_step_on(state, data, indices)
+      guard.add_loss(metrics['loss'])  # a sum over the batch: NaN if any example's is
       sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
       step += 1
       if step % config.log_every_steps == 0 or step == num_train_steps:
-        loss = float(parallel.fetch(metrics['loss'] / metrics['count']))
-        if not np.isfinite(loss):
-          raise UserError(f'The loss is {loss} at step {step}: lower --config.optimizer.lr '
-                          'or set --config.optimizer.grad_clip_norm.')
-        bar.update(step, loss=loss)
+        guard.check_losses(step)
+        bar.update(step, loss=float(parallel.fetch(metrics['loss'] / metrics['count'])))
       if step % eval_every and step != num_train_steps:
         continue
-      # ---- evaluation: the whole held-out set, free-running -------------------
-      train_metrics = mean_metrics(sums)  # also waits for the last step
-      examples_per_s = (step - window_start) * config.batch_size / (time.monotonic() - t_window)
+      record, predictions = evaluation_record(state, eval_fn, dataset, sums, step,
+                                              steps_per_epoch, config, mesh)
+      record['examples_per_sec'] = round(
+          (step - window_start) * config.batch_size / (time.monotonic() - t_window), 1)
+      record['elapsed_seconds'] = round(elapsed0 + time.monotonic() - t0, 2)
       sums = None
-      test_metrics, predictions = evaluate(eval_fn, state.params, dataset.test,
-                                           config.eval_batch_size, mesh)
-      elapsed = elapsed0 + time.monotonic() - t0
-      record = {'step': step, 'epoch': step / steps_per_epoch,
-                'examples': step * config.batch_size,
-                **{f'train_{k}': v for k, v in train_metrics.items()},
-                **{f'test_{k}': v for k, v in test_metrics.items()},
-                'examples_per_s': round(examples_per_s, 1), 'elapsed_s': round(elapsed, 2)}
+      state = state.replace(opt_state=optimizers.after_eval(
+          state.opt_state, {'loss': record['val_loss'], 'accuracy': record['val_accuracy']}))
+      guard.check_state(step, state)  # nothing NaN is saved
+      ckpts.save(step, state)
+      guard.saved(step)
+      if tracker.update(record['val_accuracy'], step):
+        ckpts.save_best(step, state)
       if main:
         history.append(workdir, record)
-      ckpts.save(step, state)
-      if test_metrics['exact_match'] > best:
-        best = test_metrics['exact_match']
-        ckpts.save_best(step, state)
       t_window, window_start = time.monotonic(), step
       bar.close()
-      say(f'step {step} (epoch {step / steps_per_epoch:.2f}, {elapsed:.0f}s, '
-          f'{examples_per_s:,.0f} examples/s): '
-          f'train loss {train_metrics["loss"]:.4f} | held-out exact '
-          f'{test_metrics["exact_match"]:.2%} char {test_metrics["char_accuracy"]:.2%} '
-          f'loss {test_metrics["loss"]:.4f}')
+      say(f'step {step} (epoch {record["epoch"]:.2f}, {record["elapsed_seconds"]:.0f}s, '
+          f'{record["examples_per_sec"]:,.0f} examples/s): train loss {record["train_loss"]:.4f}'
+          f' | val exact {record["val_accuracy"]:.2%} char {record["val_char_accuracy"]:.2%} '
+          f'| test exact {record["test_accuracy"]:.2%}')
       rng = np.random.default_rng([config.seed, step])
-      shown = rng.choice(len(dataset.test), min(config.num_samples, len(dataset.test)),
+      shown = rng.choice(len(dataset.val), min(config.num_samples, len(dataset.val)),
                          replace=False)
       for line in sample_lines(dataset, predictions, shown, color):
         say('  ' + line)
-      if config.target_accuracy and test_metrics['exact_match'] >= config.target_accuracy:
-        say(f'Reached {config.target_accuracy:.2%} held-out exact match at step {step} '
-            f'({step * config.batch_size:,} examples, {elapsed:.0f}s).')
+      if config.target_accuracy and record['val_accuracy'] >= config.target_accuracy:
+        say(f'Reached {config.target_accuracy:.2%} val exact match at step {step} '
+            f'({step * config.batch_size:,} examples, {record["elapsed_seconds"]:.0f}s); '
+            f'test exact match {record["test_accuracy"]:.2%}.')
         break
   except KeyboardInterrupt:
     bar.close()
-    ckpts.save(int(state.step), state)
+    try:
+      guard.check_state(step, state)
+      ckpts.save(step, state)
+      say(f'Interrupted: saved step {step} in {workdir}; rerun to resume.')
+    except TrainingDiverged as e:
+      say(f'Interrupted; not saving step {step}: {e}')
     ckpts.close()
-    say(f'Interrupted: saved step {int(state.step)} in {workdir}; rerun to resume.')
     raise
+  except TrainingDiverged:
+    bar.close()
+    ckpts.close()  # let a pending save of the last good checkpoint finish
+    raise
+  finally:
+    interrupt.stop()
   bar.close()
   ckpts.close()
   return dict(record, state=state)
@@ -419,7 +410,7 @@ def predict(workdir: str, questions: List[str], best: bool = True,
   Args:
     workdir: a training run's workdir.
     questions: problems of the trained operation(s) and size.
-    best: use the best checkpoint (by held-out exact match), else the latest.
+    best: use the best checkpoint (by val exact match), else the latest.
     color: colour the check marks of the returned lines.
 
   Returns:
@@ -431,7 +422,7 @@ def predict(workdir: str, questions: List[str], best: bool = True,
   model = create_model(config)
   table = input_pipeline.CharacterTable(input_pipeline.vocabulary(config.operation))
   template = create_train_state(config, model, input_pipeline.query_length(config.num_digits),
-                                1, jax.random.key(0))
+                                1, 1, jax.random.key(0))
   ckpts = Checkpoints(workdir)
   best = best and ckpts.best_step() is not None
   if (ckpts.best_step() if best else ckpts.latest_step()) is None:

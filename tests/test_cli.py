@@ -13,7 +13,6 @@ import pytest
 from PIL import Image
 
 from cnnlab.core import checkpoints
-from cnnlab.core import cli
 from conftest import REPO, make_image_folder, run_module
 
 TINY = ['--config=configs/vgg.py', '--config.model.name=conv1', '--config.batch_size=8',
@@ -223,22 +222,3 @@ def test_summary_and_evaluate_cli(tmp_path, image_folder):
   other = make_image_folder(tmp_path / 'other', classes=('cat', 'zebra'), per_class=2)
   result = run_module('cnnlab.evaluate', f'--workdir={tmp_path}/run', f'--data_dir={other}')
   assert_user_error(result, "['zebra']", 'same class names')
-
-
-def test_deferred_interrupt_waits_for_the_step_boundary():
-  before = signal.getsignal(signal.SIGINT)
-  interrupt = cli.DeferredInterrupt().start()
-  assert signal.getsignal(signal.SIGINT) == interrupt._on_sigint  # pylint: disable=protected-access
-  try:
-    os.kill(os.getpid(), signal.SIGINT)  # the first Ctrl-C only sets the flag
-    time.sleep(0.05)
-    assert interrupt.requested
-    with pytest.raises(KeyboardInterrupt):
-      interrupt.raise_if_requested()
-    interrupt.raise_if_requested()  # consumed
-    with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C interrupts at once
-      os.kill(os.getpid(), signal.SIGINT)
-      time.sleep(0.05)
-  finally:
-    interrupt.stop()
-  assert signal.getsignal(signal.SIGINT) == before  # restored

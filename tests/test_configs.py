@@ -5,7 +5,10 @@ import re
 from configs import base
 from conftest import REPO
 
-FIELD = re.compile(r'^\s*config\.([\w.]+)\s*=\s*(.*)$')
+# `config.x = ...` in get_config(); `optimizer.x = ...` / `schedule.x = ...` in the
+# section functions both labs share (optimizer_config(), schedule_config()).
+FIELD = re.compile(r'^\s*(?:config\.)?((?:optimizer|schedule)\.[\w.]+|(?<=config\.)[\w.]+)'
+                   r'\s*=\s*(.*)$')
 
 
 def _flat_keys(config, prefix=''):
@@ -24,7 +27,8 @@ def test_every_field_is_defined_once_with_a_comment():
   defined, uncommented = [], []
   for i, line in enumerate(lines):
     match = FIELD.match(line)
-    if not match or match.group(2).startswith('ml_collections.ConfigDict('):
+    if not match or match.group(2).startswith(('ml_collections.ConfigDict(', 'optimizer_config(',
+                                               'schedule_config(')):
       continue
     defined.append(match.group(1))
     previous = lines[i - 1].strip()

@@ -11,14 +11,15 @@ Layers, bottom to top (a module imports only from its own layer or below):
                 it imports nothing else of cnnlab
   1 base        figures, tensorboard, lookahead
   2 parts       input_pipeline, augment (the package), models, schedules,
-                optimizers, tta, finetune, batches
-  3 steps       steps (pure train/eval steps), report (tables and figures of
-                finished evaluations)
+                optimizers, tta, finetune
+  3 steps       steps (pure train/eval steps), batches (where a step's batch
+                comes from), report (tables and figures of finished evaluations)
   4 use         inference, train (the loop)
   5 commands    main, evaluate, predict, summary, show_data, lr_find, sweep,
-                augment_preview, api (the notebook API)
-seq2seq is the second lab: it imports cnnlab.core and itself, nothing else of
-cnnlab, and cnnlab never imports it. The loop (cnnlab.train) is imported only
+                augment_preview, schedule_preview, api (the notebook API)
+seq2seq is the second lab: it imports cnnlab.core, cnnlab.optimizers and
+cnnlab.schedules (pure: config sections in, optax objects out; the same
+fields mean the same in both labs) and itself, and cnnlab never imports it. The loop (cnnlab.train) is imported only
 by the entry points that run it.
 """
 import ast
@@ -36,11 +37,13 @@ LAYERS = [
     ['cnnlab.input_pipeline', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
      'cnnlab.optimizers', 'cnnlab.tta', 'cnnlab.finetune', 'cnnlab.batches',
      'seq2seq', 'seq2seq.input_pipeline', 'seq2seq.models'],
-    ['cnnlab.steps', 'cnnlab.report'],
+    ['cnnlab.steps', 'cnnlab.report', 'cnnlab.batches'],
     ['cnnlab.inference', 'cnnlab.train', 'seq2seq.train'],
     ['cnnlab.main', 'cnnlab.evaluate', 'cnnlab.predict', 'cnnlab.summary', 'cnnlab.show_data',
-     'cnnlab.lr_find', 'cnnlab.sweep', 'cnnlab.augment_preview', 'cnnlab.api', 'seq2seq.main'],
+     'cnnlab.lr_find', 'cnnlab.sweep', 'cnnlab.augment_preview', 'cnnlab.schedule_preview',
+     'cnnlab.api', 'seq2seq.main'],
 ]
+SEQ2SEQ_MAY_IMPORT = ('seq2seq', 'cnnlab.core', 'cnnlab.optimizers', 'cnnlab.schedules')
 RUNS_THE_LOOP = {'cnnlab.main', 'cnnlab.sweep', 'cnnlab.api'}
 
 
@@ -122,7 +125,7 @@ def test_core_imports_only_core_and_the_labs_share_only_core():
   graph = import_graph()
   wrong = [f'{m} imports {d}' for m, deps in graph.items() for d in deps
            if (m.startswith('cnnlab.core') and not d.startswith('cnnlab.core'))
-           or (m.startswith('seq2seq') and not d.startswith(('seq2seq', 'cnnlab.core')))
+           or (m.startswith('seq2seq') and not d.startswith(SEQ2SEQ_MAY_IMPORT))
            or (m.startswith('cnnlab') and d.startswith('seq2seq'))]
   assert not wrong, wrong
   assert any(d.startswith('cnnlab.core') for d in graph['seq2seq.train'])

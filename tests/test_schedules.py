@@ -4,7 +4,6 @@ import math
 import jax
 import numpy as np
 import pytest
-from PIL import Image
 
 from cnnlab import schedules
 from cnnlab.core.errors import UserError
@@ -151,13 +150,3 @@ def test_all_registered_are_tested():
             'warmup_cosine', 'one_cycle', 'sgdr', 'reduce_on_plateau', *schedules.CLR_MODES,
             'triangle'}  # triangle: tests/test_airbench.py
   assert set(schedules.SCHEDULES.names()) == tested
-
-
-def test_preview_draws_one_or_many(tmp_path):
-  config = config_with('sgdr', t0_epochs=1.0)
-  one = schedules.preview(config, SPE, 60, str(tmp_path / 'one.png'))
-  many = schedules.preview(config, SPE, 60, str(tmp_path / 'many.png'), ['cosine', 'triangular'])
-  for path in (one, many):
-    with Image.open(path) as img:
-      assert img.format == 'PNG' and np.asarray(img.convert('L')).std() > 10, path
-  assert set(schedules.GALLERY) == set(schedules.SCHEDULES.names())

@@ -11,7 +11,7 @@ from seq2seq import input_pipeline as ip
 def make_config(**kwargs):
   config = ml_collections.ConfigDict(dict(
       operation='+', num_digits=3, reverse_input=True, reverse_target=False,
-      train_size=2000, test_size=500, seed=0, data_seed=-1))
+      train_size=2000, val_size=200, test_size=500, seed=0, data_seed=-1))
   config.update(kwargs)
   return config
 
@@ -50,13 +50,14 @@ def test_question_padding_and_reversal_as_keras():
 
 
 @pytest.mark.parametrize('operation', ['+', '-', '+-'])
-def test_no_duplicates_and_test_disjoint_from_train(operation):
+def test_no_duplicates_and_val_and_test_disjoint_from_train(operation):
   ds = ip.create_dataset(make_config(operation=operation))
   train = ip.problem_keys(ds.train, operation, 3)
+  val = ip.problem_keys(ds.val, operation, 3)
   test = ip.problem_keys(ds.test, operation, 3)
-  assert len(train) == 2000 and len(test) == 500
-  both = np.concatenate([train, test])
-  assert len(np.unique(both)) == len(both)
+  assert len(train) == 1800 and len(val) == 200 and len(test) == 500
+  every = np.concatenate([train, val, test])
+  assert len(np.unique(every)) == len(every)
   if operation == '+':
     # a+b and b+a are one problem: the reversed train pairs are not held out.
     swapped = {(b, a) for a, b in zip(ds.train.a, ds.train.b)}
@@ -98,12 +99,12 @@ def test_reverse_target_round_trip():
 
 def test_all_problems_when_asked_for_nearly_all():
   # 1-digit addition has 55 distinct problems; asking for all enumerates them.
-  ds = ip.create_dataset(make_config(num_digits=1, train_size=50, test_size=5))
-  pairs = {tuple(sorted(p)) for p in zip(np.r_[ds.train.a, ds.test.a],
-                                         np.r_[ds.train.b, ds.test.b])}
+  ds = ip.create_dataset(make_config(num_digits=1, train_size=50, val_size=5, test_size=5))
+  pairs = {tuple(sorted(p)) for p in zip(np.r_[ds.train.a, ds.val.a, ds.test.a],
+                                         np.r_[ds.train.b, ds.val.b, ds.test.b])}
   assert len(pairs) == 55 == ip.num_problems(1, '+')
   with pytest.raises(UserError, match='only 55'):
-    ip.create_dataset(make_config(num_digits=1, train_size=50, test_size=6))
+    ip.create_dataset(make_config(num_digits=1, train_size=50, val_size=5, test_size=6))
   assert ip.num_problems(1, '-') == 100
 
 

@@ -19,7 +19,8 @@ def tiny_config(**kwargs):
   """2-digit addition, 8 steps per epoch, 3 epochs: seconds on a CPU."""
   config = base.get_config()
   config.num_digits = 2
-  config.train_size = 512
+  config.train_size = 576  # 512 train + 64 val
+  config.val_size = 64
   config.test_size = 64
   config.batch_size = 64
   config.eval_batch_size = 48  # 64 = 48 + 16 padded: exercises the mask
@@ -45,11 +46,14 @@ def test_tiny_run_learns_and_resume_equals_uninterrupted(tmp_path, monkeypatch):
   full = train.train_and_evaluate(config, str(tmp_path / 'full'), verbose=False)
   records = history.read(str(tmp_path / 'full'))
   assert [r['step'] for r in records] == [8, 16, 24]
+  assert records[-1]['val_loss'] < records[0]['val_loss'] < np.log(12)
   assert records[-1]['test_loss'] < records[0]['test_loss'] < np.log(12)
   assert records[-1]['train_loss'] < records[0]['train_loss']
   for r in records:
-    assert 0 <= r['test_exact_match'] <= r['test_char_accuracy'] <= 1
-    assert r['examples'] == 64 * r['step']
+    for split in ('train', 'val', 'test'):
+      assert 0 <= r[f'{split}_accuracy'] <= r[f'{split}_char_accuracy'] <= 1
+    assert r['examples'] == 64 * r['step'] and r['lr'] == pytest.approx(1e-2)
+    assert r['examples_per_sec'] > 0 and r['elapsed_seconds'] > 0
 
   # Padded, masked evaluation is exact: batches of 48 (64 = 48 + 16 padded)
   # agree with one batch of 64, and with what the run recorded.
@@ -58,7 +62,7 @@ def test_tiny_run_learns_and_resume_equals_uninterrupted(tmp_path, monkeypatch):
   m48, p48 = train.evaluate(eval_fn, full['state'].params, dataset.test, 48)
   m64, p64 = train.evaluate(eval_fn, full['state'].params, dataset.test, 64)
   np.testing.assert_array_equal(p48, p64)
-  assert m48['exact_match'] == m64['exact_match'] == records[-1]['test_exact_match']
+  assert m48['accuracy'] == m64['accuracy'] == records[-1]['test_accuracy']
   assert m48['loss'] == pytest.approx(m64['loss'], rel=1e-5)
 
   # The trained run answers questions (from its best checkpoint).
@@ -107,7 +111,8 @@ def test_main_reports_a_bad_model_name_and_exits_2(tmp_path):
   proc = subprocess.run(
       [sys.executable, '-m', 'seq2seq.main', f'--workdir={tmp_path}',
        '--config=configs/seq2seq/subtract.py', '--config.model.name=keras',
-       '--config.train_size=100', '--config.test_size=10', '--config.batch_size=10'],
+       '--config.train_size=100', '--config.val_size=10', '--config.test_size=10',
+       '--config.batch_size=10'],
       capture_output=True, text=True, timeout=120,
       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
   assert proc.returncode == 2, proc.stderr
@@ -126,10 +131,60 @@ def test_metrics_known_answer_with_one_wrong_character_and_a_padded_row():
   sums = train.compute_metrics(jnp.asarray(logits), jnp.asarray(targets), jnp.asarray(mask))
   metrics = train.mean_metrics(sums)
   assert float(sums['count']) == 2.0
-  assert metrics['exact_match'] == 0.5  # row 0 only; the padded row does not count
+  assert metrics['accuracy'] == 0.5  # exact match: row 0 only; the padded row does not count
   assert metrics['char_accuracy'] == pytest.approx((4 + 3) / 8)
   # Loss: a right character costs -log softmax at +2 among four -2s; a wrong one
   # the same logits read at a -2.
   right = -np.log(np.exp(2) / (np.exp(2) + 4 * np.exp(-2)))
   wrong = -np.log(np.exp(-2) / (np.exp(2) + 4 * np.exp(-2)))
   assert metrics['loss'] == pytest.approx((4 * right + 3 * right + wrong) / 4 / 2, rel=1e-5)
+
+
+def test_val_decides_and_the_test_set_is_only_reported(tmp_path):
+  dataset = input_pipeline.create_dataset(tiny_config())
+  keys = {name: set(input_pipeline.problem_keys(getattr(dataset, name), '+', 2))
+          for name in ('train', 'val', 'test')}
+  assert (len(dataset.train), len(dataset.val), len(dataset.test)) == (512, 64, 64)
+  assert not keys['train'] & keys['val'] and not keys['train'] & keys['test']
+  assert not keys['val'] & keys['test']
+  # The best checkpoint is the first evaluation with the highest val accuracy,
+  # and target_accuracy stops on val.
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(tiny_config(num_epochs=4), workdir, verbose=False)
+  records = history.read(workdir)
+  best = max(records, key=lambda r: r['val_accuracy'])
+  assert train.Checkpoints(workdir).best_step() == best['step']
+  target = records[1]['val_accuracy']
+  if target > records[0]['val_accuracy']:  # (it learns: val exact match rises by step 16)
+    stopped = train.train_and_evaluate(tiny_config(num_epochs=4, target_accuracy=target),
+                                       str(tmp_path / 'target'), verbose=False)
+    assert stopped['step'] == next(r['step'] for r in records if r['val_accuracy'] >= target)
+  with pytest.raises(train.UserError, match='val_size=600 must be at least 1 and below'):
+    input_pipeline.create_dataset(tiny_config(val_size=600))
+
+
+def test_a_nan_state_is_never_saved_and_the_rerun_resumes(tmp_path, monkeypatch):
+  # The update of step 16 makes the weights NaN while every loss so far is finite:
+  # the guard's state check before the save at step 16 stops the run.
+  real = train.train_step_on
+
+  def poisoned(state, data, indices):
+    state, metrics = real(state, data, indices)
+    if int(state.step) == 16:
+      state = state.replace(params=jax.tree_util.tree_map(lambda p: p * jnp.nan, state.params))
+    return state, metrics
+
+  workdir = str(tmp_path / 'run')
+  monkeypatch.setattr(train, 'train_step_on', poisoned)
+  with pytest.raises(train.TrainingDiverged,
+                     match=r'weights or optimizer state.*between steps 9 and 16.*is step 8'):
+    train.train_and_evaluate(tiny_config(), workdir, verbose=False)
+  monkeypatch.undo()
+  ckpts = train.Checkpoints(workdir)
+  assert ckpts.latest_step() == 8
+  ckpts.close()
+  assert [r['step'] for r in history.read(workdir)] == [8]
+  resumed = train.train_and_evaluate(tiny_config(), workdir, verbose=False)
+  assert int(resumed['state'].step) == 24
+  assert all(np.isfinite(x).all() for x in jax.tree_util.tree_leaves(resumed['state'].params))
+

@@ -52,18 +52,21 @@ def test_only_when_jax_runs_on_cpu(cpu_env, platforms, expected):
   assert bool(xla_flags.set_cpu_defaults()) is expected
 
 
-# Every command that runs JAX computations sets the defaults first thing, as
-# cnnlab.main does, and only when run as a command.
+# Every command sets the defaults through the one preamble, cli.run_command,
+# before JAX starts a backend (XLA reads XLA_FLAGS then, not at `import jax`),
+# and only when run as a command.
 COMMANDS = ('cnnlab.main', 'cnnlab.sweep', 'cnnlab.lr_find', 'cnnlab.evaluate',
-            'cnnlab.predict', 'cnnlab.augment_preview', 'cnnlab.schedules', 'cnnlab.summary')
+            'cnnlab.predict', 'cnnlab.augment_preview', 'cnnlab.schedule_preview',
+            'cnnlab.summary', 'cnnlab.show_data', 'seq2seq.main')
 # Runs a command's module as __main__ (as `python -m` does) up to flag parsing
-# (--helpshort exits there), recording what had been imported at each call.
+# (--helpshort exits there), recording at each call whether a backend had started.
 _SPY = r'''
 import json, os, runpy, sys
 from cnnlab.core import xla_flags
+from jax._src import xla_bridge
 calls, real = [], xla_flags.set_cpu_defaults
 def spy():
-  calls.append(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib')))
+  calls.append(xla_bridge.backends_are_initialized())
   return real()
 xla_flags.set_cpu_defaults = spy
 module = sys.argv[1]
@@ -77,27 +80,48 @@ print('\n' + json.dumps({'calls': calls, 'xla_flags': os.environ.get('XLA_FLAGS'
 
 
 @pytest.mark.parametrize('module', COMMANDS)
-def test_commands_set_defaults_before_jax_is_imported(module):
+def test_commands_set_defaults_before_a_backend_starts(module):
   env = {k: v for k, v in os.environ.items() if k not in ('XLA_FLAGS', xla_flags.OFF_ENV)}
   env.update(PYTHONPATH=REPO, JAX_PLATFORMS='cpu')
   result = subprocess.run([sys.executable, '-c', _SPY, module], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
   assert result.returncode == 0, result.stderr[-3000:]
   report = json.loads(result.stdout.strip().splitlines()[-1])
-  assert report['calls'] == [[]], report  # called once, before anything imported jax
+  assert report['calls'] == [False], report  # called once, before any backend started
   assert f'{FLAG}=' in report['xla_flags']
 
 
-@pytest.mark.parametrize('module', COMMANDS[1:])  # cnnlab.main is only ever a command
-def test_importing_a_command_module_sets_nothing(module):
-  """The call sits under `if __name__ == '__main__':`, ahead of every import."""
+def test_the_flags_take_effect_when_set_after_importing_jax():
+  # What run_command relies on: XLA parses XLA_FLAGS when the first backend
+  # starts. A bogus flag set after `import jax` is still seen (and refused).
+  code = ('import jax, os\n'
+          'os.environ["XLA_FLAGS"] = "--xla_cnnlab_no_such_flag=1"\n'
+          'jax.devices()\n')
+  env = dict(os.environ, JAX_PLATFORMS='cpu')
+  result = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True,
+                          text=True, timeout=120)
+  assert result.returncode != 0 and 'xla_cnnlab_no_such_flag' in result.stderr
+
+
+@pytest.mark.parametrize('module', COMMANDS)
+def test_a_command_sets_flags_only_through_run_command(module):
+  """Its `if __name__ == '__main__':` block is the preamble; nothing else calls it."""
   with open(os.path.join(REPO, *module.split('.')) + '.py') as f:
-    body = ast.parse(f.read()).body
-  first_import = next(i for i, node in enumerate(body)
-                      if isinstance(node, (ast.Import, ast.ImportFrom)))
-  calls = [(i, node) for i, node in enumerate(body)
-           if 'set_cpu_defaults' in ast.unparse(node)]
-  assert len(calls) == 1, module
-  index, node = calls[0]
-  assert index < first_import, f'{module}: set_cpu_defaults() must come before the imports'
-  assert isinstance(node, ast.If) and ast.unparse(node.test) == "__name__ == '__main__'"
+    source = f.read()
+  body = ast.parse(source).body
+  assert 'set_cpu_defaults' not in source, module
+  mains = [node for node in body if isinstance(node, ast.If)
+           and ast.unparse(node.test) == "__name__ == '__main__'"]
+  assert len(mains) == 1 and body[-1] is mains[0], module
+  assert ast.unparse(mains[0].body[-1]).startswith('cli.run_command(main'), module
+
+
+def test_importing_every_command_sets_nothing():
+  env = {k: v for k, v in os.environ.items() if k not in ('XLA_FLAGS', xla_flags.OFF_ENV)}
+  env.update(PYTHONPATH=REPO, JAX_PLATFORMS='cpu')
+  code = ''.join(f'import {m}\n' for m in COMMANDS) + (
+      'import os; print(repr(os.environ.get("XLA_FLAGS")))')
+  result = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=240)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.strip().splitlines()[-1] == 'None'

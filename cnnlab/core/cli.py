@@ -1,8 +1,13 @@
-"""What every cnnlab entry point does around its work: logging and clean failures."""
+"""What every entry point (both labs' commands) does around its work.
+
+`run_command(main, define_flags)` is the one preamble: cnnlab's CPU XLA flags
+(cnnlab.core.xla_flags), then the command's flags (defined only when it runs
+as a command, so a notebook can import every command module), then absl's
+parsing with one-line errors (`parse_flags`). `run_main` inside `main` turns a
+UserError into a message and exit status 2, Ctrl-C into status 130.
+"""
 import logging
-import signal
 import sys
-import threading
 from typing import Callable
 
 from absl import flags
@@ -31,6 +36,20 @@ def run_main(fn: Callable[[], object]) -> None:
     sys.exit(130)
 
 
+def run_command(main: Callable[[list], object],
+                define_flags: Callable[[], None] = lambda: None) -> None:
+  """`python -m <command>`: XLA flags, the command's flags, then absl's app.run(main).
+
+  XLA reads XLA_FLAGS when JAX starts its first backend (not at `import jax`),
+  so setting them here, before main computes anything, is early enough.
+  """
+  from absl import app  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
+  xla_flags.set_cpu_defaults()
+  define_flags()
+  app.run(main, flags_parser=parse_flags)
+
+
 def parse_flags(argv):
   """absl flag parsing where a typo (flag or config field) is a one-line error, exit 2.
 
@@ -49,38 +68,3 @@ def parse_flags(argv):
           'defined in the base config (configs/base.py, or configs/seq2seq/base.py for '
           'seq2seq); check the spelling.', file=sys.stderr)
   sys.exit(2)
-
-
-class DeferredInterrupt:
-  """Ctrl-C inside a training loop takes effect at the next step boundary.
-
-  A jitted step donates its input state's buffers: a KeyboardInterrupt raised
-  while a step is being dispatched would leave no valid state to save. Between
-  `start()` and `stop()` the first SIGINT only sets a flag that
-  `raise_if_requested()` (called where the state is whole) turns into a
-  KeyboardInterrupt; a second SIGINT interrupts at once, as usual. Outside the
-  main thread (signals cannot be handled there) it does nothing.
-  """
-
-  def __init__(self):
-    self.requested = False
-    self._previous = None
-
-  def start(self) -> 'DeferredInterrupt':
-    if threading.current_thread() is threading.main_thread():
-      self._previous = signal.signal(signal.SIGINT, self._on_sigint)
-    return self
-
-  def _on_sigint(self, signum, frame):  # pylint: disable=unused-argument
-    self.requested = True
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C: now
-
-  def raise_if_requested(self) -> None:
-    if self.requested:
-      self.requested = False
-      raise KeyboardInterrupt
-
-  def stop(self) -> None:
-    if self._previous is not None:
-      signal.signal(signal.SIGINT, self._previous)
-      self._previous = None

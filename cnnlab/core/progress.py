@@ -30,6 +30,12 @@ class ProgressBar:
     self.interactive = hasattr(self.stream, 'isatty') and self.stream.isatty()
     self._last_decile = -1
 
+  def __enter__(self) -> 'ProgressBar':
+    return self
+
+  def __exit__(self, *exc) -> None:
+    self.close()
+
   def update(self, done: int, **metrics: float) -> None:
     if not self.enabled:
       return

@@ -1,12 +1,10 @@
 """cnnlab's default XLA flags on CPU: measured faster for its conv nets.
 
-XLA reads XLA_FLAGS once, when the first backend starts, so entry points call
-`set_cpu_defaults()` before anything imports JAX: cnnlab.main first thing, and
-every other command that computes (evaluate, predict, sweep, lr_find,
-summary, schedules, augment_preview) under `if __name__ == '__main__':` ahead
-of its imports, so importing them as modules changes nothing
-(tests/test_xla_flags.py checks both). Evidence: benchmarks/throughput_results.md.
-
+XLA reads XLA_FLAGS once, when JAX starts its first backend (not at `import
+jax`), so every command sets them through the one preamble,
+cnnlab.core.cli.run_command, before its main computes anything; importing a
+command module changes nothing (tests/test_xla_flags.py checks both).
+Evidence: benchmarks/throughput_results.md.
 Turn it off with CNNLAB_XLA_DEFAULTS=0. A flag you set in XLA_FLAGS yourself
 always wins: defaults are only added for flags XLA_FLAGS does not mention.
 Nothing is added when JAX is told to use an accelerator (JAX_PLATFORMS without

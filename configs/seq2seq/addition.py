@@ -1,4 +1,4 @@
-"""3-digit addition: the Keras addition_rnn problem (45,000 train / 5,000 held out).
+"""3-digit addition: the Keras addition_rnn problem (45,000 train / 5,000 val, as Keras; 5,000 test).
 
   python -m seq2seq.main --config=configs/seq2seq/addition.py --workdir=runs/add
 """

@@ -8,6 +8,8 @@ from configs.seq2seq import base
 def get_config():
   config = base.get_config()
   config.operation = '+-'
-  config.train_size = 90_000  # the same number of problems per operation as the others
+  # The same number of problems per operation as the others: 90,000 train.
+  config.train_size = 100_000
+  config.val_size = 10_000
   config.test_size = 10_000
   return config

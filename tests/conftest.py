@@ -96,3 +96,37 @@ def arrays_run(tmp_path_factory):
   np.savez(tmp / 'test.npz', images=label_images(test_labels, rng), id=ids)
   return dict(workdir=workdir, tmp=tmp, config=config, test_labels=test_labels, ids=ids,
               loaded=inference.load_run(workdir))
+
+
+# ---- the augmentation tests (test_augment_*.py) ---------------------------------
+def random_uint8_images(shape=(2, 8, 8, 3), seed=0):
+  """Random uint8 images of `shape`, the same for the same seed."""
+  return np.random.RandomState(seed).randint(0, 256, shape).astype(np.uint8)
+
+
+def augment_train(spec, images, seed=0, stats=None):
+  """Pipeline.train of `spec` on `images` under jax.random.key(seed), as numpy."""
+  import jax  # pylint: disable=g-import-not-at-top
+
+  from cnnlab import augment  # pylint: disable=g-import-not-at-top
+  pipeline = augment.create_pipeline(spec)
+  return np.asarray(pipeline.train(jax.random.key(seed), images, stats or {}))
+
+
+def augment_uniforms(pipeline, image_shape, num_keys=100, batch=128):
+  """The [num_keys * batch, n] uniforms Pipeline.train draws for batches under many keys."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  n = pipeline.uniforms_for(image_shape)
+  keys = jax.random.split(jax.random.key(0), num_keys)
+  u = jax.vmap(lambda k: jax.random.uniform(k, (batch, n), jnp.float32))(keys)
+  return u.reshape(-1, n)
+
+
+def augment_train_and_uniforms(pipeline, images, rng):
+  """Pipeline.train's output and the [batch, n] uniforms it drew from `rng`."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  out = np.asarray(pipeline.train(rng, images, {}))
+  shape = (len(images), pipeline.uniforms_for(images.shape[1:]))
+  return out, jax.random.uniform(rng, shape, jnp.float32)

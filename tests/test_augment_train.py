@@ -1,6 +1,6 @@
 """Augmentation through the training loop: airbench's alternating flip, fitted statistics.
 
-The ops themselves are tested in test_augment.py; here the question is whether
+The ops themselves are tested in the other test_augment_*.py; here the question is whether
 cnnlab.train feeds them what they need (example ids, epoch, fitted statistics)
 and whether evaluation / prediction apply the statistics that training fitted.
 Tiny runs on generated 16x16 JPEGs (conftest.image_folder): seconds each.
@@ -28,7 +28,7 @@ from conftest import tiny_config
 
 
 def _lowbias32_bit(ids):
-  """airbench's per-example pre-flip bit, as augment.py defines it (lowbias32 & 1), in numpy."""
+  """airbench's per-example pre-flip bit (augment/geometric.py: lowbias32 & 1), in numpy."""
   x = np.asarray(ids, np.uint64) & 0xFFFFFFFF
   x ^= x >> 16
   x = (x * 0x7feb352d) & 0xFFFFFFFF
@@ -52,7 +52,7 @@ def test_alternating_flip_epoch_parity_in_the_train_step():
   # calls it): over four epochs of shuffled batches, example i is mirrored in
   # epoch e exactly when bit(i) XOR (e odd), airbench's scheme (a fixed random
   # half pre-flipped once, then every image flipped in odd epochs) with the
-  # per-example bit augment.py derives from the id. So an example is flipped
+  # per-example bit augment/geometric.py derives from the id. So an example is flipped
   # in epoch e iff it is not in epoch e + 1, wherever the shuffle puts it and
   # whatever the step key.
   num, batch_size = 24, 6

@@ -12,8 +12,10 @@ training classes, prints accuracy and loss and writes
 <workdir>/eval_<name>_predictions.npz (labels, probabilities) and the report
 (figures, per-class precision/recall/F1; see cnnlab.report) into
 <workdir>/report/ for the val split or <workdir>/report/<name>/ otherwise.
+`evaluate_workdir` is the command without its flags (cnnlab.api.evaluate calls it).
 """
 import os
+from typing import Any, Dict, Optional, Tuple
 
 from absl import flags
 
@@ -60,36 +62,71 @@ def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: i
   return name, inference.align_labels(run, dataset)
 
 
+def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', split: str = 'test',
+                     step: Optional[int] = None, image_size: int = 0, name: str = '',
+                     tta: str = '', report: bool = True) -> Tuple[Dict[str, Any], Dict[str, str]]:
+  """What the command does: evaluates a run's checkpoint and saves the evaluation.
+
+  Args (the command's flags): workdir of the run; data_dir (image folder or
+  .npz/.npy; '' = the run's val split, or data_name with split for tfds);
+  data_name; split; step (default the best checkpoint); image_size; name
+  (default from the data, with _tta_<tta> appended under tta); tta; report
+  (also write the figures and per-class tables).
+
+  Returns:
+    (record, written): the record saved as <workdir>/eval_<name>.json (accuracy,
+    loss, count, confusion, name, step, class_names, data_dir, ...), and
+    {what: path} of the files written ('eval.json', the report's files); on
+    processes other than the first nothing is written and `written` is empty.
+  """
+  from cnnlab import inference, report as report_lib, steps  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
+  run = inference.load_run(workdir, step)
+  eval_fn = steps.make_eval_fn(run.pipeline, tta)  # fails fast on an unknown tta
+  data_name_given = data_name
+  name_from_data, dataset = load_eval_data(run, data_dir, data_name, split, image_size)
+  name = name or (f'{name_from_data}_tta_{tta}' if tta else name_from_data)
+  result = steps.evaluate(run.state, dataset, run.mesh, eval_fn, run.config.eval_batch_size,
+                          with_probabilities=True)
+  probabilities = result.pop('probabilities')
+  # label_values: the original label of each confusion row / column (an
+  # arrays file's 1..5), as class_names are the folder names. split and
+  # image_size say which data to load again (cnnlab.api.figures).
+  info = dict(data_dir=data_dir, data_name=data_name_given or run.config.data.name,
+              tta=tta, label_values=run.meta['label_values'])
+  if not data_dir:
+    info['split'] = split if data_name_given else report_lib.VAL_SPLIT
+  if image_size:
+    info['image_size'] = image_size
+  record = report_lib.evaluation_record(name, result, step=run.step,
+                                        class_names=run.class_names, **info)
+  if not parallel.is_main_process():
+    return record, {}
+  if report:
+    written = report_lib.report_evaluation(run.workdir, name, result, dataset, probabilities,
+                                           run.step, run.meta, **info)
+  else:
+    written = {'eval.json': report_lib.write_evaluation(
+        run.workdir, name, result, dataset.labels, probabilities, dataset.ids, step=run.step,
+        class_names=run.class_names, **info)}
+  return record, written
+
+
 def main(argv):
   del argv
 
   def run_eval():
-    from cnnlab import inference, report, steps  # pylint: disable=g-import-not-at-top
+    from cnnlab import report  # pylint: disable=g-import-not-at-top
     from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
-    run = inference.load_run(FLAGS.workdir, FLAGS.step)
-    eval_fn = steps.make_eval_fn(run.pipeline, FLAGS.tta)  # fails fast on an unknown --tta
-    name, dataset = load_eval_data(run, FLAGS.data_dir, FLAGS.data_name, FLAGS.split,
-                                   FLAGS.image_size)
-    name = FLAGS.name or (f'{name}_tta_{FLAGS.tta}' if FLAGS.tta else name)
-    result = steps.evaluate(run.state, dataset, run.mesh, eval_fn, run.config.eval_batch_size,
-                            with_probabilities=True)
-    probabilities = result.pop('probabilities')
+    record, written = evaluate_workdir(
+        FLAGS.workdir, FLAGS.data_dir, FLAGS.data_name, FLAGS.split, FLAGS.step,
+        FLAGS.image_size, FLAGS.name, FLAGS.tta, FLAGS.report)
     if not parallel.is_main_process():
       return
-    # label_values: the original label of each confusion row / column (an
-    # arrays file's 1..5), as class_names are the folder names.
-    info = dict(data_dir=FLAGS.data_dir, data_name=FLAGS.data_name or run.config.data.name,
-                tta=FLAGS.tta, label_values=run.meta['label_values'])
-    if FLAGS.report:
-      written = report.report_evaluation(run.workdir, name, result, dataset, probabilities,
-                                         run.step, run.meta, **info)
-      path, where = written['eval.json'], f', report in {report.report_dir(run.workdir, name)}'
-    else:
-      path, where = report.write_evaluation(
-          run.workdir, name, result, dataset.labels, probabilities, dataset.ids, step=run.step,
-          class_names=run.class_names, **info), ''
-    print(f'{name}: accuracy {result["accuracy"]:.4f}  loss {result["loss"]:.4f}  '
-          f'({result["count"]} images, step {run.step}) -> {path}{where}')
+    where = (f', report in {report.report_dir(os.path.abspath(FLAGS.workdir), record["name"])}'
+             if FLAGS.report else '')
+    print(f'{record["name"]}: accuracy {record["accuracy"]:.4f}  loss {record["loss"]:.4f}  '
+          f'({record["count"]} images, step {record["step"]}) -> {written["eval.json"]}{where}')
 
   cli.run_main(run_eval)
 

@@ -214,8 +214,17 @@ def _chunks(items: Sequence[Any], n: int) -> List[List[Any]]:
 
 def _message_figure(text: str, size=(6.0, 1.5)) -> Figure:
   fig = Figure(figsize=size, dpi=DPI)
-  fig.text(0.5, 0.5, text, ha='center', va='center', fontsize=11, color=TEXT)
+  _message(fig, text, fontsize=11)
   return fig
+
+
+def _message(fig: Figure, text: str, fontsize: float = 12) -> None:
+  """`text` in the middle of `fig`, inside an empty axes: IPython shows a figure
+  without axes as text only, so a message alone would not appear in a notebook."""
+  ax = fig.add_axes((0, 0, 1, 1))
+  ax.set_axis_off()
+  ax.text(0.5, 0.5, text, ha='center', va='center', fontsize=fontsize, color=TEXT,
+          transform=ax.transAxes)
 
 
 def misclassified_order(labels: np.ndarray, predicted: np.ndarray,
@@ -376,8 +385,7 @@ def curves_figure(records: Sequence[Dict[str, Any]], title: str = '') -> Figure:
   """Loss and accuracy per epoch of one run's history (metrics.jsonl records)."""
   fig = Figure(figsize=CURVES_SIZE, dpi=DPI, layout='constrained')
   if not records:
-    fig.text(0.5, 0.5, 'No training history (metrics.jsonl) in this workdir.',
-             ha='center', va='center', fontsize=12, color=TEXT)
+    _message(fig, 'No training history (metrics.jsonl) in this workdir.')
     return fig
   ax_loss, ax_acc = fig.subplots(1, 2)
   draw_curves(ax_loss, ax_acc, records)

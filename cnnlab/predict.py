@@ -21,13 +21,14 @@ they are all numbers).
 Images are decoded and resized exactly as in training (input_pipeline), then
 go through the run's deterministic eval transform (cnnlab.augment) on the
 accelerator; --tta averages the probabilities over views (cnnlab.tta).
+`predict_workdir` is the command without its flags (cnnlab.api.predict calls it).
 """
 import concurrent.futures
 import csv
 import logging
 import os
 import re
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from absl import app
 from absl import flags
@@ -189,27 +190,65 @@ def write_csv(path: str, ids: Sequence[Any], label_values: Sequence[Any],
   return len(predicted)
 
 
+def predict_workdir(workdir: str, input_path: str, output: str = '', tta: str = '',
+                    step: Optional[int] = None, batch_size: Optional[int] = None,
+                    with_probabilities: bool = False, label_column: str = 'label'
+                    ) -> Dict[str, Any]:
+  """What the command does: predicts `input_path`'s images with a run and writes the CSV.
+
+  Args (the command's flags): workdir of the run; input_path (a folder of
+  images or a .npz/.npy file); output (the CSV to write; '' = none); tta;
+  step (default the best checkpoint); batch_size (default the run's
+  eval_batch_size); with_probabilities (a probability column per class in the
+  CSV and the rows); label_column (the header of the predicted label).
+
+  Returns:
+    {'ids': [...], 'labels': the predicted original label per image (label_values[k]),
+     'probabilities': float [N, K], 'label_values', 'class_names', 'step', 'tta',
+     'output': the CSV's path or None, 'rows': the CSV's rows as dicts keyed by its
+     header (id, label as the CSV writes it, and a float per class with
+     with_probabilities; the CSV rounds those to 6 decimals)}.
+    The CSV is written only on the first process.
+  """
+  from cnnlab import inference, tta as tta_lib  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
+  run = inference.load_run(workdir, step)
+  if tta:
+    tta_lib.get(tta)  # an unknown tta fails before decoding
+  images, ids = load_inputs(input_path, run.meta['image_shape'], run.config.data)
+  probabilities = predict_probabilities(run, images, tta, batch_size or None)
+  label_values = run.meta['label_values']
+  predicted = probabilities.argmax(-1)
+  if output and parallel.is_main_process():
+    write_csv(output, ids, label_values, probabilities, with_probabilities, label_column)
+  columns = [label_text(v) for v in label_values]
+  rows = []
+  for i, (id_, k) in enumerate(zip(ids, predicted)):
+    row = {'id': id_, label_column: label_text(label_values[k])}
+    if with_probabilities:
+      row.update(zip(columns, (float(p) for p in probabilities[i])))
+    rows.append(row)
+  return {'ids': list(ids), 'labels': [label_values[k] for k in predicted],
+          'probabilities': probabilities, 'label_values': label_values,
+          'class_names': run.class_names, 'step': run.step, 'tta': tta,
+          'output': output or None, 'rows': rows}
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
 
   def run_predict():
-    from cnnlab import inference, tta  # pylint: disable=g-import-not-at-top
     from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
-    run = inference.load_run(FLAGS.workdir, FLAGS.step)
-    if FLAGS.tta:
-      tta.get(FLAGS.tta)  # an unknown --tta fails before decoding
-    images, ids = load_inputs(FLAGS.input, run.meta['image_shape'], run.config.data)
-    probabilities = predict_probabilities(run, images, FLAGS.tta, FLAGS.batch_size or None)
+    result = predict_workdir(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.tta, FLAGS.step,
+                             FLAGS.batch_size or None, FLAGS.probabilities, FLAGS.label_column)
     if not parallel.is_main_process():
       return
-    label_values = run.meta['label_values']
-    rows = write_csv(FLAGS.output, ids, label_values, probabilities, FLAGS.probabilities,
-                     FLAGS.label_column)
-    counts = np.bincount(probabilities.argmax(-1), minlength=len(label_values))
+    label_values = result['label_values']
+    counts = np.bincount(result['probabilities'].argmax(-1), minlength=len(label_values))
     spread = ', '.join(f'{v}: {c}' for v, c in zip(label_values, counts))
-    print(f'{rows} predictions (step {run.step}{", TTA " + FLAGS.tta if FLAGS.tta else ""}) '
-          f'-> {FLAGS.output}\n  per label: {spread}')
+    print(f'{len(result["rows"])} predictions (step {result["step"]}'
+          f'{", TTA " + FLAGS.tta if FLAGS.tta else ""}) -> {FLAGS.output}\n  per label: {spread}')
 
   cli.run_main(run_predict)
 

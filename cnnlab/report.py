@@ -37,6 +37,9 @@ from cnnlab.core import cli
 
 REPORT_DIR = 'report'
 DEFAULT_NAME = 'val'  # the evaluation whose report lands in <workdir>/report/ itself
+# eval_<name>.json's `split` when the run's own validation split was evaluated
+# (a tfds evaluation records its split; a folder or arrays file its data_dir).
+VAL_SPLIT = 'val'
 
 
 # ---- per-class metrics --------------------------------------------------------------
@@ -156,6 +159,13 @@ def compact_json(record: Dict[str, Any]) -> str:
   return _NUMBER_LIST.sub(lambda m: '[' + re.sub(r',\s*', ', ', m.group(1)) + ']', text) + '\n'
 
 
+def evaluation_record(name: str, result: Dict[str, Any], **info: Any) -> Dict[str, Any]:
+  """What eval_<name>.json holds: steps.evaluate's metrics, the name and `info`."""
+  record = {k: v for k, v in result.items() if k != 'probabilities'}
+  record.update(name=name, **info)
+  return record
+
+
 def write_evaluation(workdir: str, name: str, result: Dict[str, Any], labels: np.ndarray,
                      probabilities: np.ndarray, ids: Optional[np.ndarray] = None,
                      **info: Any) -> str:
@@ -173,23 +183,20 @@ def write_evaluation(workdir: str, name: str, result: Dict[str, Any], labels: np
   Returns:
     The path of the JSON file.
   """
-  record = {k: v for k, v in result.items() if k != 'probabilities'}
-  record.update(name=name, **info)
   path = os.path.join(workdir, f'eval_{name}.json')
-  _write_text(path, compact_json(record))
+  _write_text(path, compact_json(evaluation_record(name, result, **info)))
   np.savez(os.path.join(workdir, f'eval_{name}_predictions.npz'), labels=np.asarray(labels),
            probabilities=np.asarray(probabilities),
            ids=ids if ids is not None else np.arange(len(labels)))
   return path
 
 
-def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
-                 images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
-                 records: Sequence[Dict[str, Any]] = (), title: str = '') -> Dict[str, str]:
-  """Writes every figure and table of one evaluation into `out_dir`.
+def report_figures(*, confusion: Any, class_names: Sequence[str], images: np.ndarray,
+                   labels: np.ndarray, probabilities: np.ndarray,
+                   records: Sequence[Dict[str, Any]] = (), title: str = '') -> Dict[str, Any]:
+  """The report's figures of one evaluation as matplotlib Figures, by name.
 
   Args:
-    out_dir: the report folder (created).
     confusion: counts [true, predicted] as evaluated (what the tables use).
     class_names: name of each class index.
     images: uint8 [N, H, W, C], the evaluated images in order.
@@ -199,26 +206,42 @@ def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
     title: a heading, e.g. 'runs/vgg, val split, step 3510'.
 
   Returns:
-    {file name: path} of what was written.
+    {'curves', 'confusion_matrix', 'misclassified', 'predictions', 'dashboard': Figure};
+    write_report saves each as <name>.png.
   """
   from cnnlab import figures  # pylint: disable=g-import-not-at-top  (matplotlib: ~0.5 s)
-  os.makedirs(out_dir, exist_ok=True)
   probabilities = np.asarray(probabilities)
   labels = np.asarray(labels)
   predicted = probabilities.argmax(axis=-1) if len(labels) else np.zeros(0, np.int64)
   confidence = probabilities.max(axis=-1) if len(labels) else np.zeros(0)
+  return {
+      'curves': figures.curves_figure(records, title),
+      'confusion_matrix': figures.confusion_figure(confusion, class_names, title),
+      'misclassified': figures.misclassified_figure(
+          images, labels, predicted, confidence, class_names),
+      'predictions': figures.predictions_figure(images, labels, predicted, class_names),
+      'dashboard': figures.dashboard_figure(
+          records, confusion, class_names, images, labels, predicted, confidence, title),
+  }
+
+
+def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
+                 images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
+                 records: Sequence[Dict[str, Any]] = (), title: str = '') -> Dict[str, str]:
+  """Writes every figure (report_figures, as PNG) and table of one evaluation into `out_dir`.
+
+  Args: as report_figures, and out_dir: the report folder (created).
+
+  Returns:
+    {file name: path} of what was written.
+  """
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top  (matplotlib: ~0.5 s)
+  os.makedirs(out_dir, exist_ok=True)
   written = {}
-
-  def put(name, fig):
-    written[name] = figures.save(fig, os.path.join(out_dir, name))
-
-  put('curves.png', figures.curves_figure(records, title))
-  put('confusion_matrix.png', figures.confusion_figure(confusion, class_names, title))
-  put('misclassified.png', figures.misclassified_figure(
-      images, labels, predicted, confidence, class_names))
-  put('predictions.png', figures.predictions_figure(images, labels, predicted, class_names))
-  put('dashboard.png', figures.dashboard_figure(
-      records, confusion, class_names, images, labels, predicted, confidence, title))
+  for name, fig in report_figures(confusion=confusion, class_names=class_names, images=images,
+                                  labels=labels, probabilities=probabilities, records=records,
+                                  title=title).items():
+    written[f'{name}.png'] = figures.save(fig, os.path.join(out_dir, f'{name}.png'))
   metrics = per_class_metrics(confusion, class_names)
   written['per_class.md'] = _write_text(os.path.join(out_dir, 'per_class.md'),
                                         per_class_markdown(metrics, title))
@@ -246,6 +269,12 @@ def epoch_of(meta: Dict[str, Any], step: int) -> int:
   return int(math.ceil(step / max(int(meta.get('steps_per_epoch') or 1), 1)))
 
 
+def evaluation_title(workdir: str, name: str, step: int, tta: str = '') -> str:
+  """The heading of an evaluation's figures: '<run>: <name>, step <step>[, TTA <tta>]'."""
+  title = f'{os.path.basename(os.path.normpath(workdir))}: {name}, step {step}'
+  return title + (f', TTA {tta}' if tta else '')
+
+
 def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
                       probabilities: np.ndarray, step: int, meta: Dict[str, Any],
                       **info: Any) -> Dict[str, str]:
@@ -269,9 +298,7 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   written = {'eval.json': write_evaluation(
       workdir, name, result, dataset.labels, probabilities, dataset.ids, step=step,
       class_names=class_names, **info)}
-  title = f'{os.path.basename(os.path.normpath(workdir))}: {name}, step {step}'
-  if info.get('tta'):
-    title += f', TTA {info["tta"]}'
+  title = evaluation_title(workdir, name, step, info.get('tta', ''))
   written.update(write_report(
       report_dir(workdir, name), confusion=result['confusion'], class_names=class_names,
       images=dataset.images, labels=dataset.labels, probabilities=probabilities,
@@ -304,7 +331,8 @@ def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarr
     # With config.tta, the evaluation used TTA (steps.make_eval_fn): say so.
     tta = {'tta': config.tta} if config.get('tta') else {}
     written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step,
-                                meta, data_dir=config.data.dir, data_name=config.data.name, **tta)
+                                meta, data_dir=config.data.dir, data_name=config.data.name,
+                                split=VAL_SPLIT, **tta)
   except Exception:  # pylint: disable=broad-except
     # `python -m cnnlab.evaluate` retries the report.
     logging.exception('Writing the report into %s failed; the trained checkpoints are fine. '

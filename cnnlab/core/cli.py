@@ -7,12 +7,14 @@ parsing with one-line errors (`parse_flags`). `run_main` inside `main` turns a
 UserError into a message and exit status 2, Ctrl-C into status 130.
 """
 import logging
+import os
 import sys
 from typing import Callable
 
 from absl import flags
 from absl import logging as absl_logging
 
+from cnnlab.core import configs
 from cnnlab.core.errors import UserError
 
 
@@ -50,13 +52,49 @@ def run_command(main: Callable[[list], object],
   app.run(main, flags_parser=parse_flags)
 
 
+def _resolve_config_args(argv):
+  """argv with `--config=<path>[:<arg>]` pointing at the file from any directory.
+
+  A command whose --config flag is left at its default ('configs/vgg.py')
+  gets that default resolved the same way. `--config.<field>=` overrides are
+  left alone (ml_collections reads them from sys.argv).
+  """
+  argv = list(argv)
+  if 'config' not in flags.FLAGS:  # evaluate, predict, ...: absl names the unknown flag
+    return argv
+  given = False
+  for i, arg in enumerate(argv):
+    if arg == '--':
+      break
+    for prefix in ('--config=', '-config='):
+      if arg.startswith(prefix):
+        path, colon, rest = arg[len(prefix):].partition(':')
+        argv[i] = prefix + configs.resolve_path(path) + colon + rest
+        given = True
+    if arg in ('--config', '-config') and i + 1 < len(argv):
+      path, colon, rest = argv[i + 1].partition(':')
+      argv[i + 1] = configs.resolve_path(path) + colon + rest
+      given = True
+  if not given:
+    default = getattr(flags.FLAGS['config'], 'default_unparsed', None)
+    if isinstance(default, str) and default and not os.path.exists(default.partition(':')[0]):
+      path, colon, rest = default.partition(':')
+      argv.insert(1, '--config=' + configs.resolve_path(path) + colon + rest)
+  return argv
+
+
 def parse_flags(argv):
   """absl flag parsing where a typo (flag or config field) is a one-line error, exit 2.
 
-  Use as `app.run(main, flags_parser=cli.parse_flags)`.
+  `--config=configs/vgg.py` (or a bare name, `--config=vgg`) finds the file
+  from any working directory (cnnlab.core.configs.resolve_path). Use as
+  `app.run(main, flags_parser=cli.parse_flags)`.
   """
   try:
+    argv = _resolve_config_args(argv)
     return flags.FLAGS(argv)
+  except UserError as e:
+    print(f'error: {e}', file=sys.stderr)
   except flags.Error as e:
     print(f'error: {e}\nRun with --helpfull to list the flags.', file=sys.stderr)
   except (KeyError, AttributeError) as e:

@@ -12,6 +12,7 @@ every process, parameters and the (small, generated) problem set replicated,
 the batch indices sharded along 'data'. Every process generates the same
 problems from the seed; only process 0 prints and writes metrics.
 """
+import dataclasses
 import functools
 import json
 import os
@@ -252,6 +253,81 @@ def evaluation_record(state, eval_fn, dataset: input_pipeline.Dataset, train_sum
   return record, predictions
 
 
+@dataclasses.dataclass
+class Run:
+  """What a training run fixes before its first step (see prepare)."""
+  config: ml_collections.ConfigDict
+  workdir: str
+  main: bool  # process 0: the one that prints and writes metrics
+  say: Any  # print, or nothing on other processes / when quiet
+  dataset: input_pipeline.Dataset
+  mesh: Any
+  steps_per_epoch: int
+  num_train_steps: int
+  eval_every: int
+  ckpts: Checkpoints
+  order_key: jax.Array
+
+
+def prepare(config: ml_collections.ConfigDict, workdir: str, verbose: bool):
+  """(run, state, records): problems, model, the workdir's checks, the state to start from."""
+  main = parallel.is_main_process()
+  say = functools.partial(print, flush=True) if verbose and main else lambda *_: None
+  dataset = input_pipeline.create_dataset(config)
+  if config.batch_size > len(dataset.train):
+    raise UserError(f'batch_size={config.batch_size} exceeds the {len(dataset.train)} '
+                    'training problems (train_size - val_size).')
+  mesh = parallel.create_mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  steps_per_epoch = len(dataset.train) // config.batch_size
+  num_train_steps = (config.num_train_steps if config.num_train_steps > 0
+                     else config.num_epochs * steps_per_epoch)
+  init_key, order_key = jax.random.split(jax.random.key(config.seed))
+  state = create_train_state(config, create_model(config), dataset.query_length,
+                             steps_per_epoch, num_train_steps, init_key)
+  state = parallel.replicate(state, mesh)  # restoring into it reads the shards collectively
+  os.makedirs(workdir, exist_ok=True)
+  ckpts = Checkpoints(workdir, config.max_checkpoints_to_keep)
+  start = ckpts.latest_step()
+  _check_config(config, workdir, resuming=start is not None)
+  if start is not None:
+    state = ckpts.restore(state)
+    say(f'Resuming from step {start} in {workdir}')
+  records = history.truncate_after(workdir, int(state.step), rewrite=main)
+  say(f'{config.model.name}: {models.count_params(state.params):,} params; '
+      f'{len(dataset.train):,} train / {len(dataset.val):,} val / {len(dataset.test):,} test '
+      f'{config.num_digits}-digit {config.operation!r} problems; '
+      f'{num_train_steps:,} steps of {config.batch_size} ({steps_per_epoch} per epoch)')
+  run = Run(config, workdir, main, say, dataset, mesh, steps_per_epoch, num_train_steps,
+            config.eval_every_steps or steps_per_epoch, ckpts, order_key)
+  return run, state, records
+
+
+def after_evaluation(run: Run, state, record: Dict[str, Any], predictions: np.ndarray,
+                     tracker: BestTracker, guard: DivergenceGuard, color: bool):
+  """Plateau hook, checked save (and best), the history line and the printed samples."""
+  config, step = run.config, record['step']
+  state = state.replace(opt_state=optimizers.after_eval(
+      state.opt_state, {'loss': record['val_loss'], 'accuracy': record['val_accuracy']}))
+  guard.check_state(step, state)  # nothing NaN is saved
+  run.ckpts.save(step, state)
+  guard.saved(step)
+  if tracker.update(record['val_accuracy'], step):
+    run.ckpts.save_best(step, state)
+  if run.main:
+    history.append(run.workdir, record)
+  run.say(f'step {step} (epoch {record["epoch"]:.2f}, {record["elapsed_seconds"]:.0f}s, '
+          f'{record["examples_per_sec"]:,.0f} examples/s): train loss {record["train_loss"]:.4f}'
+          f' | val exact {record["val_accuracy"]:.2%} char {record["val_char_accuracy"]:.2%} '
+          f'| test exact {record["test_accuracy"]:.2%}')
+  val = run.dataset.val
+  shown = np.random.default_rng([config.seed, step]).choice(
+      len(val), min(config.num_samples, len(val)), replace=False)
+  for line in sample_lines(run.dataset, predictions, shown, color):
+    run.say('  ' + line)
+  return state
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                        verbose: bool = True) -> Dict[str, Any]:
   """Trains, deciding on the val split and reporting the test set; resumes from `workdir`.
@@ -269,126 +345,77 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
       TrainingDiverged (nothing NaN is ever saved).
     KeyboardInterrupt: after saving a checkpoint of the last finished step.
   """
-  main = parallel.is_main_process()
-  verbose = verbose and main  # one voice per cluster
-  say = functools.partial(print, flush=True) if verbose else lambda *_: None
-  dataset = input_pipeline.create_dataset(config)
-  if config.batch_size > len(dataset.train):
-    raise UserError(f'batch_size={config.batch_size} exceeds the {len(dataset.train)} '
-                    'training problems (train_size - val_size).')
-  mesh = parallel.create_mesh()
-  parallel.check_batch_size(config.batch_size, mesh)
-  rows = parallel.process_rows(config.batch_size, mesh)
-  steps_per_epoch = len(dataset.train) // config.batch_size
-  num_train_steps = (config.num_train_steps if config.num_train_steps > 0
-                     else config.num_epochs * steps_per_epoch)
-  eval_every = config.eval_every_steps or steps_per_epoch
-
-  init_key, order_key = jax.random.split(jax.random.key(config.seed))
-  model = create_model(config)
-  state = create_train_state(config, model, dataset.query_length, steps_per_epoch,
-                             num_train_steps, init_key)
-  state = parallel.replicate(state, mesh)  # restoring into it reads the shards collectively
-  os.makedirs(workdir, exist_ok=True)
-  ckpts = Checkpoints(workdir, config.max_checkpoints_to_keep)
-  start = ckpts.latest_step()
-  _check_config(config, workdir, resuming=start is not None)
-  if start is not None:
-    state = ckpts.restore(state)
-    say(f'Resuming from step {start} in {workdir}')
+  run, state, records = prepare(config, workdir, verbose)
   step = int(state.step)
-  records = history.truncate_after(workdir, step, rewrite=main)
   tracker = BestTracker('val_accuracy').replay(records)
-  guard = DivergenceGuard(workdir, step, last_good=ckpts.latest_step())
-  elapsed0 = records[-1].get('elapsed_seconds', 0.0) if records else 0.0
-  say(f'{config.model.name}: {models.count_params(state.params):,} params; '
-      f'{len(dataset.train):,} train / {len(dataset.val):,} val / {len(dataset.test):,} test '
-      f'{config.num_digits}-digit {config.operation!r} problems; '
-      f'{num_train_steps:,} steps of {config.batch_size} ({steps_per_epoch} per epoch)')
-  if config.target_accuracy and tracker.best >= config.target_accuracy:
-    say(f'Target {config.target_accuracy:.2%} already reached at step {tracker.best_step}.')
-    ckpts.close()
-    return dict(records[-1], state=state)
-
-  data = parallel.replicate({'inputs': dataset.train.inputs,
-                             'targets': dataset.train.targets}, mesh)
-  eval_fn = functools.partial(eval_step, state.apply_fn)
-  color = verbose and sys.stdout.isatty()
-  if step >= num_train_steps:
-    say(f'Already trained for {step:,} of {num_train_steps:,} steps; raise '
-        '--config.num_epochs or --config.num_train_steps to continue.')
-  bar = ProgressBar(num_train_steps, desc='train', enabled=verbose)
-  t0 = t_window = time.monotonic()
-  window_start = step  # throughput is measured between evaluations
-  sums, epoch_cache = None, (None, None)
+  guard = DivergenceGuard(workdir, step, last_good=run.ckpts.latest_step())
   record = records[-1] if records else {}
+  if config.target_accuracy and tracker.best >= config.target_accuracy:
+    run.say(f'Target {config.target_accuracy:.2%} already reached at step {tracker.best_step}.')
+    run.ckpts.close()
+    return dict(record, state=state)
+  if step >= run.num_train_steps:
+    run.say(f'Already trained for {step:,} of {run.num_train_steps:,} steps; raise '
+            '--config.num_epochs or --config.num_train_steps to continue.')
+  data = parallel.replicate({'inputs': run.dataset.train.inputs,
+                             'targets': run.dataset.train.targets}, run.mesh)
+  rows = parallel.process_rows(config.batch_size, run.mesh)
+  eval_fn = functools.partial(eval_step, state.apply_fn)
+  color = verbose and run.main and sys.stdout.isatty()
+  bar = ProgressBar(run.num_train_steps, desc='train', enabled=verbose and run.main)
+  elapsed0 = record.get('elapsed_seconds', 0.0)
+  t0 = t_window = time.monotonic()
+  window_start, sums, batches = step, None, (None, None)  # throughput between evaluations
   interrupt = DeferredInterrupt().start()  # Ctrl-C lands between steps
   try:
-    while step < num_train_steps:
+    while step < run.num_train_steps:
       interrupt.raise_if_requested()
-      epoch, offset = divmod(step, steps_per_epoch)
-      if epoch_cache[0] != epoch:
-        epoch_cache = (epoch, np.asarray(input_pipeline.epoch_batches(
-            order_key, epoch, len(dataset.train), config.batch_size), np.int32))
-      indices = parallel.global_batch({'i': epoch_cache[1][offset, rows[0]:rows[1]]}, mesh)['i']
+      epoch, offset = divmod(step, run.steps_per_epoch)
+      if batches[0] != epoch:
+        batches = (epoch, np.asarray(input_pipeline.epoch_batches(
+            run.order_key, epoch, len(run.dataset.train), config.batch_size), np.int32))
+      indices = parallel.global_batch({'i': batches[1][offset, rows[0]:rows[1]]}, run.mesh)['i']
       state, metrics = train_step_on(state, data, indices)
       guard.add_loss(metrics['loss'])  # a sum over the batch: NaN if any example's is
       sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
       step += 1
-      if step % config.log_every_steps == 0 or step == num_train_steps:
+      if step % config.log_every_steps == 0 or step == run.num_train_steps:
         guard.check_losses(step)
         bar.update(step, loss=float(parallel.fetch(metrics['loss'] / metrics['count'])))
-      if step % eval_every and step != num_train_steps:
+      if step % run.eval_every and step != run.num_train_steps:
         continue
-      record, predictions = evaluation_record(state, eval_fn, dataset, sums, step,
-                                              steps_per_epoch, config, mesh)
-      record['examples_per_sec'] = round(
-          (step - window_start) * config.batch_size / (time.monotonic() - t_window), 1)
-      record['elapsed_seconds'] = round(elapsed0 + time.monotonic() - t0, 2)
-      sums = None
-      state = state.replace(opt_state=optimizers.after_eval(
-          state.opt_state, {'loss': record['val_loss'], 'accuracy': record['val_accuracy']}))
-      guard.check_state(step, state)  # nothing NaN is saved
-      ckpts.save(step, state)
-      guard.saved(step)
-      if tracker.update(record['val_accuracy'], step):
-        ckpts.save_best(step, state)
-      if main:
-        history.append(workdir, record)
-      t_window, window_start = time.monotonic(), step
+      record, predictions = evaluation_record(state, eval_fn, run.dataset, sums, step,
+                                              run.steps_per_epoch, config, run.mesh)
+      now = time.monotonic()
+      record['examples_per_sec'] = round((step - window_start) * config.batch_size
+                                         / (now - t_window), 1)
+      record['elapsed_seconds'] = round(elapsed0 + now - t0, 2)
       bar.close()
-      say(f'step {step} (epoch {record["epoch"]:.2f}, {record["elapsed_seconds"]:.0f}s, '
-          f'{record["examples_per_sec"]:,.0f} examples/s): train loss {record["train_loss"]:.4f}'
-          f' | val exact {record["val_accuracy"]:.2%} char {record["val_char_accuracy"]:.2%} '
-          f'| test exact {record["test_accuracy"]:.2%}')
-      rng = np.random.default_rng([config.seed, step])
-      shown = rng.choice(len(dataset.val), min(config.num_samples, len(dataset.val)),
-                         replace=False)
-      for line in sample_lines(dataset, predictions, shown, color):
-        say('  ' + line)
+      state = after_evaluation(run, state, record, predictions, tracker, guard, color)
+      sums, t_window, window_start = None, time.monotonic(), step
       if config.target_accuracy and record['val_accuracy'] >= config.target_accuracy:
-        say(f'Reached {config.target_accuracy:.2%} val exact match at step {step} '
-            f'({step * config.batch_size:,} examples, {record["elapsed_seconds"]:.0f}s); '
-            f'test exact match {record["test_accuracy"]:.2%}.')
+        run.say(f'Reached {config.target_accuracy:.2%} val exact match at step {step} '
+                f'({step * config.batch_size:,} examples, {record["elapsed_seconds"]:.0f}s); '
+                f'test exact match {record["test_accuracy"]:.2%}.')
         break
   except KeyboardInterrupt:
     bar.close()
     try:
       guard.check_state(step, state)
-      ckpts.save(step, state)
-      say(f'Interrupted: saved step {step} in {workdir}; rerun to resume.')
+      run.ckpts.save(step, state)
+      run.say(f'Interrupted: saved step {step} in {workdir}; rerun to resume.')
     except TrainingDiverged as e:
-      say(f'Interrupted; not saving step {step}: {e}')
-    ckpts.close()
+      run.say(f'Interrupted; not saving step {step}: {e}')
+    run.ckpts.close()
     raise
   except TrainingDiverged:
     bar.close()
-    ckpts.close()  # let a pending save of the last good checkpoint finish
+    run.ckpts.close()  # let a pending save of the last good checkpoint finish
     raise
   finally:
     interrupt.stop()
   bar.close()
-  ckpts.close()
+  run.ckpts.close()
   return dict(record, state=state)
 
 

@@ -20,6 +20,7 @@ SEEDS = {
     'seed004_vgg': (0.7062, 10, 'val acc (test split), seed004 line 611'),
     'seed004_vgg_augment': (0.7055, 20, 'val acc (test split), seed004 line 821'),
     'seed004_subtraction': (0.9806, 39, 'val exact match by hand, seed004 line 2137'),
+    'seed002_simple': (0.6988, 25, 'val acc (test split), seed002 line 203'),
 }
 
 

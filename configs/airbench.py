@@ -34,7 +34,8 @@ Measured (benchmarks/time_to_accuracy.md): on 2 vCPUs of an AMD EPYC 9004 (Zen 4
 seed 0, 10 epochs: val accuracy 0.8912, 0.9038 with TTA, ~50 minutes alone (159 images/s;
 the measured run took 74 minutes sharing the CPU). Airbench's 94% is not reached on these
 JPEG re-encodings (quality 75, 4:2:0 chroma); the implementation matches airbench94 in PyTorch
-(benchmarks/airbench_torch_check/).
+(benchmarks/airbench_torch_check/), and airbench's own code on the same split scores as cnnlab
+does (benchmarks/airbench_reference/, at airbench_cpu's settings).
 """
 from configs import base
 

@@ -37,7 +37,12 @@ def optimizer_config():
   optimizer.rho = ml_collections.config_dict.placeholder(float)
   # rmsprop: optax divides by sqrt(v + eps) (True); Keras by sqrt(v) + eps
   # (False). With eps=1e-8 inside the root the floor is 1e-4, not 1e-8.
+  # adagrad: True = optax and Keras 3 (sqrt(acc + eps)); False = Keras 2 and
+  # tf.keras 2.x (sqrt(acc) + eps), which seed 000's Adagrad ran.
   optimizer.eps_in_sqrt = True
+  # adagrad: the accumulator's start; None = 0.1 (optax and Keras 3 / tf.keras
+  # 2.x; Keras <= 2.3 started at 0: set 0 with eps_in_sqrt=False).
+  optimizer.initial_accumulator_value = ml_collections.config_dict.placeholder(float)
   # rmsprop: divide by the gradient's variance rather than its second moment
   # (Keras centered=True); steadier, a little more memory.
   optimizer.centered = False
@@ -172,6 +177,12 @@ def get_config():
   # Channels of each stage, for the models that take them (airbench:
   # (64, 256, 256)); () = the model's own.
   config.model.widths = ()
+  # Dropout rates of the seed models (mlp ... fashion_deep), for the seeds'
+  # dropout ablations: '' = the model's own; one number = every dropout layer
+  # at that rate ('0' = the network without dropout); a comma list = one rate
+  # per dropout layer in order ('0.2,0,0,0,0.2,0.2': seed 002's "less
+  # dropout" large_cnn). The ResNets and airbench take no dropout.
+  config.model.dropout = ''
   # airbench: the factor on the logits; None = the model's (1/9).
   config.model.logit_scale = ml_collections.config_dict.placeholder(float)
   # airbench: 'unit_std' rescales the head's initial weights to std 1

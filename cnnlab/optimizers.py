@@ -22,7 +22,7 @@ Defaults are optax's; where Keras' differ the config field comment says so
 (`optimizer.eps`, `optimizer.rho`, `optimizer.eps_in_sqrt`).
 """
 import re
-from typing import Any, Callable, Dict, NamedTuple
+from typing import Any, Callable, Dict, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -496,16 +496,35 @@ def _find(opt_state: Any, kind) -> list:
   return [x for x in jax.tree_util.tree_leaves(opt_state, is_leaf=is_kind) if is_kind(x)]
 
 
-def current_lr(opt_state: Any) -> float:
-  """The learning rate the last update used (injected lr times any plateau scale)."""
+def _injected_lr(opt_state: Any) -> Optional[Any]:
+  """The injected learning_rate the last update used; None if the state has none."""
   has_hyperparams = lambda x: 'learning_rate' in getattr(x, 'hyperparams', {})
   for leaf in jax.tree_util.tree_leaves(opt_state, is_leaf=has_hyperparams):
     if has_hyperparams(leaf):
-      lr = float(leaf.hyperparams['learning_rate'])
-      for plateau in _find(opt_state, PlateauState):
-        lr *= float(plateau.scale)
-      return lr
-  raise ValueError('optimizer state has no injected learning_rate')
+      return leaf.hyperparams['learning_rate']
+  return None
+
+
+def current_lr(opt_state: Any) -> float:
+  """The learning rate the last update used (injected lr times any plateau scale)."""
+  injected = _injected_lr(opt_state)
+  if injected is None:
+    raise ValueError('optimizer state has no injected learning_rate')
+  lr = float(injected)
+  for plateau in _find(opt_state, PlateauState):
+    lr *= float(plateau.scale)
+  return lr
+
+
+def step_lr(opt_state: Any) -> Optional[jax.Array]:
+  """current_lr as a float32 array, for use inside a jitted step (None without one)."""
+  injected = _injected_lr(opt_state)
+  if injected is None:
+    return None
+  lr = jnp.asarray(injected, jnp.float32)
+  for plateau in _find(opt_state, PlateauState):
+    lr = lr * plateau.scale.astype(jnp.float32)
+  return lr
 
 
 def after_eval(opt_state: Any, val_metrics: Dict[str, Any]) -> Any:

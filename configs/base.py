@@ -150,7 +150,19 @@ def get_config():
   config.data.dir = '../shared/datasets/cifar10/train'
   # Fraction of the training data held out (stratified, seeded) for
   # validation: model selection and early stopping never see a test split.
+  # Ignored when data.val_dir is set.
   config.data.val_fraction = 0.1
+  # A separate validation source (an image folder or a .npz/.npy with the
+  # training classes) used instead of carving val_fraction, as seeds 002 and
+  # 004 validated; '' = carve it. Every decision (best checkpoint, early
+  # stopping, plateau) is taken on it: if it is a test split, the accuracy
+  # the run reports on it is optimistic (the log and the report say so).
+  config.data.val_dir = ''
+  # Fraction of the training data (stratified, seeded) held out as a test
+  # part: never trained on nor used for any decision, evaluated once at the
+  # end on the best checkpoint into <workdir>/eval_test.json. Fractions are of
+  # the whole: val_fraction=0.1 test_fraction=0.1 is seed 003's 80/10/10.
+  config.data.test_fraction = 0.0
   # Side length images are resized to when an image folder holds several
   # sizes; 0 = keep the native size and refuse mixed sizes.
   config.data.image_size = 0
@@ -254,6 +266,10 @@ def get_config():
   config.early_stopping_patience = 0
   # Update the progress bar / check the loss for NaN every this many steps.
   config.log_every_steps = 20
+  # Append one line per step (step, lr, loss, accuracy of its batch) to
+  # <workdir>/steps.jsonl, for seed 000's per-batch plots (accuracy's moving
+  # average against lr; per-batch curves), which the report then draws.
+  config.log_step_records = False
   # Test-time augmentation for the end-of-training evaluation (a cnnlab.tta
   # name: flip, airbench); '' = none. The val records get *_tta fields.
   config.tta = ''

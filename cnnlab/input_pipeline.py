@@ -14,7 +14,7 @@ import dataclasses
 import hashlib
 import logging
 import os
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import jax
 import ml_collections
@@ -332,23 +332,95 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int
   return rest, held
 
 
-def load_splits(config: ml_collections.ConfigDict) -> Tuple[Dataset, Dataset]:
-  """(train, val) carved from the source's training data with config.seed."""
-  data = load_dataset(config.data, 'train')
+class Splits(NamedTuple):
+  """The run's data: what it trains on, what it selects on, what it reports once."""
+  train: Dataset
+  val: Dataset  # every decision (best checkpoint, early stopping, plateau)
+  test: Dataset  # data.test_fraction's part: evaluated once, at the end; else empty
+
+
+def align_classes(dataset: Dataset, like: Dataset, source: str) -> Dataset:
+  """`dataset` with its labels re-indexed to `like`'s classes (matched by name).
+
+  A subset of the classes is fine; a class `like` does not have, or another
+  image shape, is an error naming `source`.
+  """
+  known = [str(v) for v in like.label_values]
+  unknown = [c for c in dataset.class_names if c not in known]
+  if unknown:
+    raise UserError(f'{source} has classes {unknown} that the training data does not '
+                    f'({", ".join(known)}): it needs the same class names (folder names, or '
+                    'label values of an arrays file)')
+  if dataset.image_shape != like.image_shape:
+    raise UserError(f'{source} holds {dataset.image_shape} images but the training data '
+                    f'{like.image_shape}: set --config.data.image_size (and data.channels) '
+                    'so both load at one size')
+  index = np.array([known.index(c) for c in dataset.class_names], np.int32)
+  return dataclasses.replace(dataset, labels=index[dataset.labels],
+                             class_names=list(like.class_names),
+                             label_values=list(like.label_values))
+
+
+def load_val_dir(data_config: ml_collections.ConfigDict, train: Dataset) -> Dataset:
+  """data.val_dir (an image folder, or a .npz / .npy arrays file) as the val split.
+
+  Loaded like the training data (data.image_size, data.skip_corrupt, the
+  cache) at the training data's channel count, labels aligned to its classes.
+  """
+  path = data_config.val_dir
+  config = data_config.copy_and_resolve_references()
+  config.name = 'arrays' if path.endswith(('.npz', '.npy')) else 'image_folder'
+  config.dir = path
+  config.channels = train.image_shape[2]
+  return align_classes(DATASETS.get(config.name)(config, 'val'), train, f'data.val_dir={path!r}')
+
+
+def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
+  """(train, val, test) from the source's training data with config.seed.
+
+  data.max_examples subsamples the source first. data.test_fraction of it
+  (stratified, seeded by config.seed + 2, so the same images whatever the
+  val settings) becomes the test part. The val split is then data.val_dir
+  when set (data.val_fraction ignored), else data.val_fraction of the source
+  carved from what is left (fractions of the whole: 0.1 and 0.1 give seed
+  003's 80/10/10). With test_fraction=0 the split is the one load_splits
+  always made.
+  """
+  d = config.data
+  data = load_dataset(d, 'train')
   if data.num_classes < 2:
     raise UserError(
-        f'the {config.data.name} data at {config.data.dir!r} has {data.num_classes} class(es) '
+        f'the {d.name} data at {d.dir!r} has {data.num_classes} class(es) '
         f'({", ".join(map(str, data.class_names)) or "none"}): a classifier needs at least 2. '
         'An image folder needs one sub-folder per class (<dir>/<class>/*.jpg); an arrays file '
         'needs at least two distinct labels.')
-  if not 0.0 <= config.data.val_fraction < 1.0:
-    raise UserError(f'data.val_fraction={config.data.val_fraction} must be in [0, 1)')
-  if 0 < config.data.max_examples < len(data.labels):
-    _, keep = stratified_split(data.labels, config.data.max_examples / len(data.labels),
-                               config.seed + 1)
+  val_dir, test_fraction = d.get('val_dir', ''), d.get('test_fraction', 0.0)
+  if not 0.0 <= d.val_fraction < 1.0:
+    raise UserError(f'data.val_fraction={d.val_fraction} must be in [0, 1)')
+  if not 0.0 <= test_fraction < 1.0:
+    raise UserError(f'data.test_fraction={test_fraction} must be in [0, 1)')
+  val_fraction = 0.0 if val_dir else d.val_fraction
+  if val_fraction + test_fraction >= 1.0:
+    raise UserError(f'data.val_fraction={val_fraction} + data.test_fraction={test_fraction} '
+                    'leave nothing to train on: their sum must be below 1')
+  if 0 < d.max_examples < len(data.labels):
+    _, keep = stratified_split(data.labels, d.max_examples / len(data.labels), config.seed + 1)
     data = data.subset(keep)
-  train_idx, val_idx = stratified_split(data.labels, config.data.val_fraction, config.seed)
-  return data.subset(train_idx), data.subset(val_idx)
+  test = data.subset(np.zeros(0, np.int64))
+  if test_fraction:
+    rest, held = stratified_split(data.labels, test_fraction, config.seed + 2)
+    data, test = data.subset(rest), data.subset(held)
+  if val_dir:
+    return Splits(data, load_val_dir(d, data), test)
+  train_idx, val_idx = stratified_split(data.labels, val_fraction / (1.0 - test_fraction),
+                                        config.seed)
+  return Splits(data.subset(train_idx), data.subset(val_idx), test)
+
+
+def load_splits(config: ml_collections.ConfigDict) -> Tuple[Dataset, Dataset]:
+  """(train, val) of load_all_splits: the test part is neither."""
+  splits = load_all_splits(config)
+  return splits.train, splits.val
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> np.ndarray:

@@ -1,12 +1,15 @@
-r"""LR range test (Smith 2017, sec. 3.3): train briefly while the lr grows exponentially.
+r"""LR range test (Smith 2017, sec. 3.3): train briefly while the lr grows.
 
   python -m cnnlab.lr_find --config=configs/vgg.py --out=runs/lr_find_vgg \
       --min_lr=1e-6 --max_lr=1 --num_steps=200
+  python -m cnnlab.lr_find --config=configs/cnn.py --out=runs/lr_find_linear \
+      --sweep=linear --min_lr=1e-3 --max_lr=0.1 --num_steps=400   # seed 000's linear ramp
 
 From the run's initial weights (config.seed; config.init_from if set) it takes
-one optimizer step per lr, lr_i = min_lr * (max_lr / min_lr) ** (i / (N - 1)),
-with the config's optimizer, regularizers, augmentation and freeze, and stops
-early once the smoothed loss exceeds `diverge` times its minimum (checked every
+one optimizer step per lr, lr_i = min_lr * (max_lr / min_lr) ** (i / (N - 1))
+(--sweep=exponential, the default) or min_lr + (max_lr - min_lr) i / (N - 1)
+(--sweep=linear), with the config's optimizer, regularizers, augmentation
+and freeze, and stops early once the smoothed loss exceeds `diverge` times its minimum (checked every
 10 steps, so up to 9 steps past the divergence point are shown). Nothing is
 read from or written to any workdir: the outputs are `<out>/lr_find.png`
 (smoothed loss and accuracy against lr) and `<out>/lr_find.json`:
@@ -44,10 +47,26 @@ RESULT_FILE = 'lr_find.json'
 PLOT_FILE = 'lr_find.png'
 
 
-def range_schedule(min_lr: float, max_lr: float, num_steps: int):
-  """Exponential sweep: min_lr at step 0, max_lr at step num_steps - 1."""
+SWEEPS = ('exponential', 'linear')
+
+
+def check_sweep(sweep: str) -> None:
+  if sweep not in SWEEPS:
+    raise UserError(f'--sweep={sweep!r}: use one of {", ".join(SWEEPS)}')
+
+
+def range_schedule(min_lr: float, max_lr: float, num_steps: int, sweep: str = 'exponential'):
+  """The sweep's lr per step: min_lr at step 0, max_lr at step num_steps - 1.
+
+  'exponential' (Smith, fastai) spaces the lrs evenly in log scale; 'linear'
+  evenly (seed 000 ramped its lr linearly with a triangular CyclicLR).
+  """
+  check_sweep(sweep)
+  span = max(1, num_steps - 1)
+  if sweep == 'linear':
+    return lambda step: min_lr + (max_lr - min_lr) * (step / span)
   ratio = max_lr / min_lr
-  return lambda step: min_lr * ratio ** (step / max(1, num_steps - 1))
+  return lambda step: min_lr * ratio ** (step / span)
 
 
 def smooth(values: np.ndarray, beta: float) -> np.ndarray:
@@ -117,12 +136,17 @@ def analyse(lrs, losses, accuracies, beta: float = 0.95, diverge: float = 4.0
 
 
 def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float = 10.0,
-        num_steps: int = 200, diverge: float = 4.0, beta: float = 0.95) -> Dict[str, Any]:
-  """Runs the range test; returns per-step lr, loss, accuracy and the analysis."""
+        num_steps: int = 200, diverge: float = 4.0, beta: float = 0.95,
+        sweep: str = 'exponential') -> Dict[str, Any]:
+  """Runs the range test; returns per-step lr, loss, accuracy and the analysis.
+
+  sweep: 'exponential' or 'linear' spacing of the lrs (range_schedule).
+  """
   if not 0 < min_lr < max_lr:
     raise UserError(f'need 0 < min_lr < max_lr (got {min_lr}, {max_lr})')
   if num_steps < 20:
     raise UserError(f'num_steps={num_steps} is too few to read a curve from; use >= 50')
+  check_sweep(sweep)  # before the data loads
   if jax.process_count() > 1:  # minutes of work: not worth the multi-host feeding
     raise UserError('lr_find runs in a single process (all local devices); start it without '
                     '--multihost')
@@ -132,7 +156,7 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
   steps_per_epoch, _ = schedules.steps_for(config, len(train_ds.labels))
-  schedule = range_schedule(min_lr, max_lr, num_steps)
+  schedule = range_schedule(min_lr, max_lr, num_steps, sweep)
   tx = optimizers.create_optimizer(config, steps_per_epoch, num_steps, schedule=schedule,
                                    frozen=models.frozen_params(model))
   # The same initial weights and data order as a training run of this config.
@@ -148,8 +172,8 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
                                       label_smoothing=config.label_smoothing,
                                       steps_per_epoch=steps_per_epoch),
                     donate_argnums=0)
-  logging.info('LR range test: %s on %d images, lr %.1e..%.1e over %d steps of %d',
-               config.model.name, len(train_ds.labels), min_lr, max_lr, num_steps,
+  logging.info('LR range test: %s on %d images, lr %.1e..%.1e (%s) over %d steps of %d',
+               config.model.name, len(train_ds.labels), min_lr, max_lr, sweep, num_steps,
                config.batch_size)
   lrs, losses, accuracies, pending = [], [], [], []
   best, order, epoch = np.inf, None, -1
@@ -180,6 +204,7 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
     bar.close()
   result = {'lr': lrs[:len(losses)], 'loss': losses, 'accuracy': accuracies,
             'settings': {'min_lr': min_lr, 'max_lr': max_lr, 'num_steps': num_steps,
+                         'sweep': sweep,
                          'diverge': diverge, 'smoothing': beta,
                          'batch_size': config.batch_size, 'model': config.model.name,
                          'optimizer': config.optimizer.name,
@@ -211,7 +236,9 @@ def plot(result: Dict[str, Any], path: str) -> str:
       ax.axvline(result['diverged_at_lr'], color=figures.LR_COLOR, ls=':', lw=1.2,
                  label=f'diverged: smoothed loss > {s["diverge"]:g}x its min '
                  f'at {result["diverged_at_lr"]:.1e}')
-    ax.set_xscale('log')
+    # A linear sweep is read on a linear axis (seed 000's plots), where its
+    # points are evenly spaced, as an exponential one's are on a log axis.
+    ax.set_xscale('linear' if s.get('sweep') == 'linear' else 'log')
     ax.set_ylabel(name)
     ax.grid(True, which='major', alpha=0.3)
   # Keep the interesting part in view: a diverging tail would flatten it.
@@ -220,7 +247,7 @@ def plot(result: Dict[str, Any], path: str) -> str:
   top.set_ylim(low - 0.1 * (start - low + 1e-3), max(start, low) + 0.5 * (start - low + 1e-3))
   bottom.set_ylim(0.0, min(1.0, float(np.nanmax(acc)) * 1.1 + 0.02))
   top.legend(loc='lower left', fontsize=8)
-  bottom.set_xlabel('learning rate (log scale)')
+  bottom.set_xlabel('learning rate' + ('' if s.get('sweep') == 'linear' else ' (log scale)'))
   top.set_title(f'LR range test: {s["model"]}, {s["optimizer"]}, batch {s["batch_size"]}, '
                 f'{len(lr)} of {s["num_steps"]} steps, {s["num_train_images"]} train images',
                 fontsize=10)
@@ -263,7 +290,7 @@ def main(argv):
   def go():
     if len(argv) > 1:
       raise UserError(f'unexpected arguments: {argv[1:]}')
-    result = run(f.config, f.min_lr, f.max_lr, f.num_steps, f.diverge, f.smoothing)
+    result = run(f.config, f.min_lr, f.max_lr, f.num_steps, f.diverge, f.smoothing, f.sweep)
     paths = write(result, f.out)
     print(summary(result))
     print(f'wrote {paths["png"]} and {paths["json"]}')
@@ -285,6 +312,9 @@ def define_flags():
   _flags.DEFINE_integer('num_steps', 200, 'Optimizer steps (one lr each).')
   _flags.DEFINE_float('diverge', 4.0, 'Stop when the smoothed loss exceeds this times its minimum.')
   _flags.DEFINE_float('smoothing', 0.95, 'EMA factor for the loss and accuracy curves.')
+  _flags.DEFINE_enum('sweep', 'exponential', list(SWEEPS),
+                     'How the lr grows from --min_lr to --max_lr: exponential (evenly in log '
+                     'scale) or linear (seed 000\'s ramp).')
 
 
 if __name__ == '__main__':

@@ -8,7 +8,7 @@ non-trainable, as in Keras). Every model maps float NHWC images to logits and
 takes `train` to switch dropout and BatchNorm.
 """
 import functools
-from typing import Any, Dict, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 import flax.linen as nn
 import jax
@@ -32,6 +32,7 @@ KerasBatchNorm = functools.partial(nn.BatchNorm, momentum=0.99, epsilon=1e-3)
 #   ('pool', 2)        2x2 max pool, stride 2
 #   ('drop', rate)     dropout
 #   ('bn', None)       batch norm
+#   ('flatten', None)  an explicit Flatten (where a dropout comes between it and the dense)
 #   ('dense', n)       dense + relu (a Flatten is inserted before the first)
 Layer = Tuple[str, Any]
 
@@ -73,6 +74,8 @@ class SequentialCNN(nn.Module):
         x = nn.Dropout(arg, deterministic=not train)(x)
       elif kind == 'bn':
         x = KerasBatchNorm(use_running_average=not train)(x)
+      elif kind == 'flatten':
+        x, flat = x.reshape((x.shape[0], -1)), True
       elif kind == 'dense':
         if not flat:
           x, flat = x.reshape((x.shape[0], -1)), True
@@ -84,8 +87,64 @@ class SequentialCNN(nn.Module):
     return nn.Dense(self.num_classes, kernel_init=keras_kernel_init)(x)
 
 
+def dropout_rates(layers: Sequence[Layer]) -> List[float]:
+  """The rates of `layers`' dropout layers, in order."""
+  return [rate for kind, rate in layers if kind == 'drop']
+
+
+def with_dropout(layers: Sequence[Layer], spec: str, name: str = '') -> Tuple[Layer, ...]:
+  """`layers` with their dropout rates replaced as config.model.dropout says.
+
+  spec: '' keeps the model's own rates; one number sets every dropout layer
+  to it ('0': the network without dropout, seed 002's "wide without
+  dropout"); a comma list gives one rate per dropout layer in order ('0.2,0,0,0,0.2,0.2':
+  seed 002's "less dropout" large CNN). A rate of 0 removes the layer.
+
+  Raises:
+    UserError: a rate outside [0, 1), or a list of the wrong length (the
+      message lists the model's own rates).
+  """
+  spec = str(spec).strip()
+  if not spec:
+    return tuple(layers)
+  defaults = dropout_rates(layers)
+  own = ','.join(f'{r:g}' for r in defaults) or 'none'
+  try:
+    rates = [float(v) for v in spec.split(',')]
+  except ValueError:
+    raise UserError(f'model.dropout={spec!r}: give one rate or a comma list of rates, e.g. '
+                    f'0 (no dropout) or {own} ({name}\'s own)') from None
+  if len(rates) == 1:
+    rates = rates * len(defaults)
+  if len(rates) != len(defaults):
+    raise UserError(f'model.dropout={spec!r} gives {len(rates)} rates but {name} has '
+                    f'{len(defaults)} dropout layers (its rates: {own}): give one rate for '
+                    f'all of them or exactly {len(defaults)}')
+  bad = [r for r in rates if not 0.0 <= r < 1.0]
+  if bad:
+    raise UserError(f'model.dropout={spec!r}: rates must be in [0, 1) (got {bad[0]:g})')
+  rates = iter(rates)
+  out = []
+  for kind, arg in layers:
+    if kind == 'drop':
+      rate = next(rates)
+      if rate > 0:  # a Dropout(0) layer would do nothing: leave it out, as the seed's code does
+        out.append((kind, rate))
+    else:
+      out.append((kind, arg))
+  return tuple(out)
+
+
 def _register_sequential(name: str, layers: Sequence[Layer]):
-  MODELS.add(name, functools.partial(SequentialCNN, layers=tuple(layers)))
+  layers = tuple(layers)
+
+  def build(num_classes: int = 10, dropout: str = '') -> SequentialCNN:
+    # Resolved here, when the model is created: a bad model.dropout stops
+    # the run before any data is loaded.
+    return SequentialCNN(layers=with_dropout(layers, dropout, name), num_classes=num_classes)
+
+  build.layers = layers  # the model's own layers, for tests and summaries
+  MODELS.add(name, build)
 
 
 def _conv_pairs(widths, second='conv', bn=False, drop=0.25):
@@ -119,8 +178,20 @@ _register_sequential('simple_cnn', [('conv', 32), ('drop', 0.2), ('conv', 32),
 # Seed 002: wider conv pairs whose second conv is 'valid' (1,172,410).
 _register_sequential('wide_cnn', _conv_pairs([48, 96, 192], second='conv_valid') +
                      [('dense', 512), ('drop', 0.5), ('dense', 256), ('drop', 0.5)])
-# Seed 002: BatchNorm after every conv (685,354; 684,458 trainable).
-_register_sequential('bn_cnn', _conv_pairs([32, 64, 128], second='conv_valid', bn=True) +
+# Seed 002: the "large" model: three conv pairs with dropout between the convs,
+# dropout before and after each dense layer (2,915,114). Seed 002 puts
+# maxnorm(3) on its two hidden dense layers: optimizer.max_norm=3,
+# max_norm_layers='Dense_[01]/kernel'.
+_register_sequential('large_cnn', [
+    ('conv', 32), ('drop', 0.2), ('conv', 32), ('pool', 2),
+    ('conv', 64), ('drop', 0.2), ('conv', 64), ('pool', 2),
+    ('conv', 128), ('drop', 0.2), ('conv', 128), ('pool', 2),
+    ('flatten', None), ('drop', 0.2), ('dense', 1024), ('drop', 0.2), ('dense', 512), ('drop', 0.2)])
+# Seed 002: BatchNorm after every conv; the first pair all 'same' (32x32), the
+# next two pairs' second conv 'valid' (16 -> 14, 7 -> 5), as the seed's
+# summary prints them (685,354; 684,458 trainable).
+_register_sequential('bn_cnn', _conv_pairs([32], bn=True) +
+                     _conv_pairs([64, 128], second='conv_valid', bn=True) +
                      [('dense', 512), ('drop', 0.5), ('dense', 256), ('drop', 0.5)])
 # Seed 003 (Fashion-MNIST 28x28x1, 5 classes): the brief model (804,037).
 _register_sequential('fashion_brief', [('conv', 32), ('bn', None), ('pool', 2),

@@ -22,7 +22,7 @@ Defaults are optax's; where Keras' differ the config field comment says so
 (`optimizer.eps`, `optimizer.rho`, `optimizer.eps_in_sqrt`).
 """
 import re
-from typing import Any, Callable, Dict, NamedTuple
+from typing import Any, Callable, Dict, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -208,10 +208,40 @@ def airbench_muon(config, learning_rate):
        'head': sgd_group(o.head_lr)}, labels)
 
 
+def scale_by_rss_eps_outside(initial_accumulator_value: float, eps: float
+                             ) -> optax.GradientTransformation:
+  """Adagrad's scaling with eps outside the root: g / (sqrt(sum of g**2) + eps).
+
+  What Keras 2 (accumulator from 0) and tf.keras 2.x (from 0.1, TensorFlow's
+  ApplyAdagradV2) computed; optax and Keras 3 divide by sqrt(sum + eps).
+  """
+
+  def init_fn(params):
+    return optax.ScaleByRssState(sum_of_squares=jax.tree.map(
+        lambda p: jnp.full_like(p, initial_accumulator_value), params))
+
+  def update_fn(updates, state, params=None):
+    del params
+    total = jax.tree.map(lambda g, t: jnp.square(g) + t, updates, state.sum_of_squares)
+    updates = jax.tree.map(lambda g, t: g / (jnp.sqrt(t) + eps), updates, total)
+    return updates, optax.ScaleByRssState(sum_of_squares=total)
+
+  return optax.GradientTransformation(init_fn, update_fn)
+
+
 @OPTIMIZERS.register('adagrad')
 def adagrad(config, learning_rate):
+  """Adagrad as Keras 3 computes it by default (= optax's): the accumulator
+  starts at initial_accumulator_value (0.1) and the step is
+  lr g / sqrt(accumulator + eps), eps 1e-7. eps_in_sqrt=False divides by
+  sqrt(accumulator) + eps instead (Keras 2, tf.keras 2.x)."""
   o = config.optimizer
-  return optax.adagrad(learning_rate, eps=_given(o.eps, 'eps', 'adagrad'))
+  initial = _given(o.get('initial_accumulator_value'), 'initial_accumulator_value', 'adagrad')
+  eps = _given(o.eps, 'eps', 'adagrad')
+  if o.eps_in_sqrt:
+    return optax.adagrad(learning_rate, initial_accumulator_value=initial, eps=eps)
+  return optax.chain(scale_by_rss_eps_outside(initial, eps),
+                     optax.scale_by_learning_rate(learning_rate))
 
 
 @OPTIMIZERS.register('adadelta')
@@ -428,6 +458,9 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
   for field in ('l2', 'weight_decay', 'grad_clip_norm', 'max_norm'):
     if o[field] < 0:
       raise UserError(f'optimizer.{field}={o[field]} must be >= 0 (0 = off)')
+  if (o.get('initial_accumulator_value') or 0.0) < 0:
+    raise UserError(f'optimizer.initial_accumulator_value={o.initial_accumulator_value} '
+                    'must be >= 0')
 
   def with_regularizers(learning_rate):
     parts = []
@@ -463,16 +496,35 @@ def _find(opt_state: Any, kind) -> list:
   return [x for x in jax.tree_util.tree_leaves(opt_state, is_leaf=is_kind) if is_kind(x)]
 
 
-def current_lr(opt_state: Any) -> float:
-  """The learning rate the last update used (injected lr times any plateau scale)."""
+def _injected_lr(opt_state: Any) -> Optional[Any]:
+  """The injected learning_rate the last update used; None if the state has none."""
   has_hyperparams = lambda x: 'learning_rate' in getattr(x, 'hyperparams', {})
   for leaf in jax.tree_util.tree_leaves(opt_state, is_leaf=has_hyperparams):
     if has_hyperparams(leaf):
-      lr = float(leaf.hyperparams['learning_rate'])
-      for plateau in _find(opt_state, PlateauState):
-        lr *= float(plateau.scale)
-      return lr
-  raise ValueError('optimizer state has no injected learning_rate')
+      return leaf.hyperparams['learning_rate']
+  return None
+
+
+def current_lr(opt_state: Any) -> float:
+  """The learning rate the last update used (injected lr times any plateau scale)."""
+  injected = _injected_lr(opt_state)
+  if injected is None:
+    raise ValueError('optimizer state has no injected learning_rate')
+  lr = float(injected)
+  for plateau in _find(opt_state, PlateauState):
+    lr *= float(plateau.scale)
+  return lr
+
+
+def step_lr(opt_state: Any) -> Optional[jax.Array]:
+  """current_lr as a float32 array, for use inside a jitted step (None without one)."""
+  injected = _injected_lr(opt_state)
+  if injected is None:
+    return None
+  lr = jnp.asarray(injected, jnp.float32)
+  for plateau in _find(opt_state, PlateauState):
+    lr = lr * plateau.scale.astype(jnp.float32)
+  return lr
 
 
 def after_eval(opt_state: Any, val_metrics: Dict[str, Any]) -> Any:

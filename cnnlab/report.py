@@ -10,6 +10,11 @@ split) or <workdir>/report/<name>/ (any other evaluation):
   predictions.png       ten random images per class, "computer: X / human: Y"
   dashboard.png         curves + normalized confusion matrix + a row of mistakes
   per_class.md, .csv    precision, recall, F1, support per class; accuracy, macro, weighted
+  steps.png, accuracy_vs_lr.png  per-batch curves, when the run kept step records
+                        (config.log_step_records; cnnlab.step_figures)
+
+A run with a test part (data.test_fraction) also evaluates it once, at the
+end, into <workdir>/eval_test.json and report/test/.
 
 plus TensorBoard scalars under <workdir>/tensorboard/ (cnnlab.tensorboard).
 
@@ -18,7 +23,8 @@ Comparing runs:
   python -m cnnlab.report --workdirs runs/a runs/b runs/c --out=compare.png
 
 draws their val accuracy and loss per epoch on one figure with a table of the
-runs, and writes the table beside it as compare.md and compare.csv.
+runs, and writes the table beside it as compare.md and compare.csv; runs with
+step records also get compare_steps.png (per-batch moving averages).
 """
 import csv
 import io
@@ -111,12 +117,17 @@ def _md_escape(text: str) -> str:
   return str(text).replace('|', '\\|')
 
 
-def per_class_markdown(metrics: Dict[str, Any], title: str = '') -> str:
-  """A Markdown table of `metrics`, worst F1 marked, then the averages."""
+def per_class_markdown(metrics: Dict[str, Any], title: str = '', note: str = '') -> str:
+  """A Markdown table of `metrics`, worst F1 marked, then the averages.
+
+  note: a caveat printed above the table (e.g. val_dir_note).
+  """
   classes = metrics['classes']
   lines = []
   if title:
     lines += [f'# {title}', '']
+  if note:
+    lines += [f'> **Note:** {note}', '']
   lines += [f'Accuracy **{metrics["accuracy"]:.4f}** on {metrics["count"]:,} images; '
             f'macro F1 {metrics["macro avg"]["f1"]:.4f}.', '']
   worst = min(range(len(classes)), key=lambda i: classes[i]['f1']) if classes else -1
@@ -227,10 +238,12 @@ def report_figures(*, confusion: Any, class_names: Sequence[str], images: np.nda
 
 def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
                  images: np.ndarray, labels: np.ndarray, probabilities: np.ndarray,
-                 records: Sequence[Dict[str, Any]] = (), title: str = '') -> Dict[str, str]:
+                 records: Sequence[Dict[str, Any]] = (), title: str = '',
+                 note: str = '') -> Dict[str, str]:
   """Writes every figure (report_figures, as PNG) and table of one evaluation into `out_dir`.
 
-  Args: as report_figures, and out_dir: the report folder (created).
+  Args: as report_figures, and out_dir: the report folder (created); note: a
+    caveat for per_class.md (see val_dir_note).
 
   Returns:
     {file name: path} of what was written.
@@ -244,7 +257,7 @@ def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
     written[f'{name}.png'] = figures.save(fig, os.path.join(out_dir, f'{name}.png'))
   metrics = per_class_metrics(confusion, class_names)
   written['per_class.md'] = _write_text(os.path.join(out_dir, 'per_class.md'),
-                                        per_class_markdown(metrics, title))
+                                        per_class_markdown(metrics, title, note))
   written['per_class.csv'] = _write_text(os.path.join(out_dir, 'per_class.csv'),
                                          per_class_csv(metrics))
   return written
@@ -277,7 +290,7 @@ def evaluation_title(workdir: str, name: str, step: int, tta: str = '') -> str:
 
 def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
                       probabilities: np.ndarray, step: int, meta: Dict[str, Any],
-                      **info: Any) -> Dict[str, str]:
+                      note: str = '', **info: Any) -> Dict[str, str]:
   """Saves an evaluation (JSON, predictions) and writes its report and scalars.
 
   Args:
@@ -288,6 +301,7 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
     probabilities: [N, K].
     step: the evaluated checkpoint's step.
     meta: the run's meta.json.
+    note: a caveat for eval_<name>.json and per_class.md ('' = none).
     **info: more fields for eval_<name>.json.
 
   Returns:
@@ -295,6 +309,8 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   """
   from cnnlab.core import history  # pylint: disable=g-import-not-at-top
   class_names = meta['class_names']
+  if note:
+    info['note'] = note
   written = {'eval.json': write_evaluation(
       workdir, name, result, dataset.labels, probabilities, dataset.ids, step=step,
       class_names=class_names, **info)}
@@ -302,10 +318,41 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   written.update(write_report(
       report_dir(workdir, name), confusion=result['confusion'], class_names=class_names,
       images=dataset.images, labels=dataset.labels, probabilities=probabilities,
-      records=history.read(workdir), title=title))
+      records=history.read(workdir), title=title, note=note))
   write_eval_scalars(workdir, name, result, class_names, epoch_of(meta, step),
                      written.get('dashboard.png'))
   return written
+
+
+def val_dir_note(config) -> str:
+  """What validating on data.val_dir means for the numbers reported on it."""
+  return (f'validated on data.val_dir={config.data.val_dir!r} (data.val_fraction is ignored): '
+          'the best checkpoint and every other decision (early stopping, reduce-on-plateau) '
+          'were chosen on it, so if this is a test split, the accuracy reported on it is '
+          'optimistic. Hold out a test part (data.test_fraction) for a number no decision saw.')
+
+
+def step_report(workdir: str) -> Dict[str, str]:
+  """Seed 000's per-batch figures from <workdir>/steps.jsonl into <workdir>/report/.
+
+  steps.png: loss and accuracy of every batch with their moving averages,
+  lr on a second axis; accuracy_vs_lr.png: the lr per step and the moving
+  average of the batch accuracy against the lr (seed 000's LR range plot).
+  Nothing without step records (config.log_step_records=False).
+  """
+  from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
+  records = history.read_steps(workdir)
+  if not records:
+    return {}
+  out = report_dir(workdir)
+  os.makedirs(out, exist_ok=True)
+  title = os.path.basename(os.path.normpath(workdir))
+  return {'steps.png': figures.save(step_figures.steps_figure(records, title),
+                                    os.path.join(out, 'steps.png')),
+          'accuracy_vs_lr.png': figures.save(step_figures.accuracy_vs_lr_figure(records, title),
+                                             os.path.join(out, 'accuracy_vs_lr.png'))}
 
 
 def curves_only(workdir: str) -> Dict[str, str]:
@@ -315,8 +362,10 @@ def curves_only(workdir: str) -> Dict[str, str]:
   logging.info('No validation split (data.val_fraction=0): nothing to report on but the '
                'training curves in %s. Evaluate the run on held-out data with: python -m '
                'cnnlab.evaluate --workdir=%s --data_dir=<folder>', report_dir(workdir), workdir)
-  return {'curves.png': figures.save(figures.curves_figure(history.read(workdir)),
-                                     os.path.join(report_dir(workdir), 'curves.png'))}
+  written = {'curves.png': figures.save(figures.curves_figure(history.read(workdir)),
+                                        os.path.join(report_dir(workdir), 'curves.png'))}
+  written.update(step_report(workdir))
+  return written
 
 
 def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarray, val_ds,
@@ -325,14 +374,17 @@ def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarr
 
   cnnlab.train evaluates (collectively, on every process) and calls this on
   the main process. A failing figure is logged, never raised: the run itself
-  is complete and checkpointed.
+  is complete and checkpointed. Validated on data.val_dir, the report and
+  the log carry val_dir_note.
   """
+  note = val_dir_note(config) if config.data.get('val_dir') else ''
   try:
     # With config.tta, the evaluation used TTA (steps.make_eval_fn): say so.
     tta = {'tta': config.tta} if config.get('tta') else {}
     written = report_evaluation(workdir, DEFAULT_NAME, result, val_ds, probabilities, step,
-                                meta, data_dir=config.data.dir, data_name=config.data.name,
-                                split=VAL_SPLIT, **tta)
+                                meta, note=note, data_dir=config.data.dir,
+                                data_name=config.data.name, split=VAL_SPLIT, **tta)
+    written.update(step_report(workdir))
   except Exception:  # pylint: disable=broad-except
     # `python -m cnnlab.evaluate` retries the report.
     logging.exception('Writing the report into %s failed; the trained checkpoints are fine. '
@@ -341,7 +393,34 @@ def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarr
     return None
   logging.info('Report of the best checkpoint (step %d, val accuracy %.4f): %s', step,
                result['accuracy'], report_dir(workdir))
+  if note:
+    logging.warning('Note: %s', note)
   return written
+
+
+TEST_NAME = 'test'  # eval_test.json: data.test_fraction's part, evaluated once
+
+
+def after_test(workdir: str, result: Dict[str, Any], probabilities: np.ndarray, test_ds,
+               step: int, config, meta: Dict[str, Any]) -> str:
+  """Saves the one evaluation of the test part as eval_test.json (as cnnlab.evaluate would).
+
+  With config.report its figures and tables go to <workdir>/report/test/.
+  Returns the JSON's path.
+  """
+  info = dict(data_dir=config.data.dir, data_name=config.data.name,
+              tta=config.get('tta', ''), label_values=meta['label_values'],
+              test_fraction=config.data.test_fraction)
+  if config.report:
+    path = report_evaluation(workdir, TEST_NAME, result, test_ds, probabilities, step, meta,
+                             **info)['eval.json']
+  else:
+    path = write_evaluation(workdir, TEST_NAME, result, test_ds.labels, probabilities,
+                            test_ds.ids, step=step, class_names=meta['class_names'], **info)
+  logging.info('Test part (%d images, never used for training or any decision): accuracy '
+               '%.4f, loss %.4f at the best checkpoint (step %d) -> %s', result['count'],
+               result['accuracy'], result['loss'], step, path)
+  return path
 
 
 # ---- comparing runs -----------------------------------------------------------------
@@ -445,6 +524,24 @@ def compare_markdown(rows: Sequence[Dict[str, Any]]) -> str:
   return '\n'.join(lines) + '\n'
 
 
+def compare_steps(rows: Sequence[Dict[str, Any]], path: str) -> Dict[str, str]:
+  """<path>: the runs' per-batch moving averages, when any run kept step records.
+
+  Seed 000's optimizer comparison (runs trained with config.log_step_records).
+  """
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top
+  from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
+  runs = [(r['run'], history.read_steps(r['workdir'])) for r in rows]
+  if not any(records for _, records in runs):
+    return {}
+  missing = [name for name, records in runs if not records]
+  if missing:
+    logging.info('No step records (config.log_step_records) in %s: left out of %s',
+                 ', '.join(missing), path)
+  return {'steps_png': figures.save(step_figures.compare_steps_figure(runs), path)}
+
+
 def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
   """compare.png, compare.md and compare.csv of `workdirs` (names from `out`)."""
   from cnnlab import figures  # pylint: disable=g-import-not-at-top
@@ -456,6 +553,7 @@ def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
   cells = [_cells(r)[:-1] + [figures.shorten(_cells(r)[-1], 60)] for r in data['rows']]
   written = {'png': figures.save(figures.compare_figure(data['runs'], cells, COMPARE_HEADER),
                                  out)}
+  written.update(compare_steps(data['rows'], stem + '_steps.png'))
   written['md'] = _write_text(stem + '.md', compare_markdown(rows))
   buf = io.StringIO()
   writer = csv.DictWriter(buf, fieldnames=list(rows[0].keys()), lineterminator='\n')
@@ -477,7 +575,8 @@ def main(argv: Sequence[str]) -> None:
     written = write_comparison(workdirs, flags.FLAGS.out)
     with open(written['md']) as f:
       sys.stdout.write(f.read())
-    print(f'-> {written["png"]}, {written["md"]}, {written["csv"]}')
+    steps_png = f', {written["steps_png"]}' if 'steps_png' in written else ''
+    print(f'-> {written["png"]}, {written["md"]}, {written["csv"]}{steps_png}')
 
   cli.run_main(run)
 

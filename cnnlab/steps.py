@@ -21,6 +21,7 @@ from cnnlab import augment
 from cnnlab import input_pipeline
 from cnnlab import lookahead
 from cnnlab import models
+from cnnlab import optimizers
 from cnnlab.core import parallel
 from cnnlab import tta as tta_lib
 
@@ -110,6 +111,9 @@ def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *
   batch: 'image' uint8 [B, H, W, C], 'label' int [B] and, optionally, 'id'
   int32 [B], the rows' indices in the training split (see augmented_images).
   lookahead_settings: when given, the step ends with cnnlab.lookahead.update.
+
+  Returns (state, metrics): the batch's mean loss and accuracy, and the lr
+  the step used where the optimizer injects one (create_optimizer's does).
   """
   aug_rng, dropout_rng = jax.random.split(jax.random.fold_in(rng, state.step))
   images = augmented_images(state, batch, aug_rng, pipeline=pipeline,
@@ -130,7 +134,11 @@ def train_step(state: TrainState, batch: Dict[str, jax.Array], rng: jax.Array, *
                                                 state.params, state.batch_stats)
     state = state.replace(params=params, batch_stats=batch_stats, lookahead=ema)
   accuracy = jnp.mean(jnp.argmax(logits, -1) == batch['label'])
-  return state, {'loss': loss, 'accuracy': accuracy}
+  metrics = {'loss': loss, 'accuracy': accuracy}
+  lr = optimizers.step_lr(state.opt_state)
+  if lr is not None:  # the lr this step used (config.log_step_records writes it per step)
+    metrics['lr'] = lr
+  return state, metrics
 
 
 def gather_train_step(state, data, indices, rng, **kwargs):

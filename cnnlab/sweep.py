@@ -145,7 +145,7 @@ def check(config: ml_collections.ConfigDict, variants: List[Variant]) -> None:
   for variant in variants:
     run_config = apply(config, variant, 0)
     try:
-      models.MODELS.get(run_config.model.name)
+      models.from_config(run_config.model, 10)  # name and options (model.dropout)
       optimizers.create_optimizer(run_config, 10, 1000)
       augment.create_pipeline(run_config.augment)
     except UserError as e:

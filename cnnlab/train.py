@@ -11,7 +11,7 @@ import logging
 import math
 import os
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional, Tuple
 
 import jax
 import ml_collections
@@ -45,31 +45,51 @@ def step_metrics(metrics: List[Dict[str, Any]]) -> List[Dict[str, float]]:
   return [{k: float(v) for k, v in m.items()} for m in jax.device_get(metrics)]
 
 
-def write_report(workdir: str, ckpts: checkpoints.Checkpoints, state, val_ds, mesh, eval_fn,
-                 config: ml_collections.ConfigDict, meta: Dict[str, Any]) -> None:
-  """Evaluates the best checkpoint on val (every process) and has report write it up.
+def chosen_checkpoint(ckpts: checkpoints.Checkpoints, state) -> Tuple[Any, int]:
+  """(state, step) of the checkpoint the run chose: best/ (the last one without val)."""
+  ckpts.wait()
+  step = ckpts.best_step()
+  if step is None:
+    return state, int(state.step)
+  return ckpts.restore(state, best=True), step
+
+
+def write_report(run: 'Run', state, step: int) -> None:
+  """Evaluates the chosen checkpoint on val (every process) and has report write it up.
 
   Skipped when config.report is False; without a val split the report holds
   the training curves only.
   """
-  if not config.report:
+  if not run.config.report:
     return
-  main = parallel.is_main_process()
-  if not len(val_ds.labels):
-    if main:
-      report.curves_only(workdir)
+  if not run.has_val:
+    if run.main:
+      report.curves_only(run.workdir)
     return
-  ckpts.wait()
-  step = ckpts.best_step()
-  if step is not None:
-    state = ckpts.restore(state, best=True)
-  else:
-    step = int(state.step)
-  result = steps.evaluate(state, val_ds, mesh, eval_fn, config.eval_batch_size,
-                          with_probabilities=True)
+  result = steps.evaluate(state, run.val_ds, run.mesh, run.tta_eval_fn or run.eval_fn,
+                          run.config.eval_batch_size, with_probabilities=True)
   probabilities = result.pop('probabilities')
-  if main:
-    report.after_training(workdir, result, probabilities, val_ds, step, config, meta)
+  if run.main:
+    report.after_training(run.workdir, result, probabilities, run.val_ds, step, run.config,
+                          run.meta)
+
+
+def evaluate_test(run: 'Run', state, step: int) -> Optional[Dict[str, Any]]:
+  """The one evaluation of data.test_fraction's part: the chosen checkpoint, at the end.
+
+  Nothing before it reads the test part: no record, checkpoint choice or
+  stopping decision depends on it. Writes <workdir>/eval_test.json (and its
+  report under report/test/ with config.report). None without a test part.
+  """
+  if not len(run.test_ds.labels):
+    return None
+  result = steps.evaluate(state, run.test_ds, run.mesh, run.tta_eval_fn or run.eval_fn,
+                          run.config.eval_batch_size, with_probabilities=True)
+  probabilities = result.pop('probabilities')
+  if run.main:
+    report.after_test(run.workdir, result, probabilities, run.test_ds, step, run.config,
+                      run.meta)
+  return result
 
 
 @dataclasses.dataclass
@@ -81,6 +101,7 @@ class Run:
   mesh: Any
   train_ds: input_pipeline.Dataset
   val_ds: input_pipeline.Dataset
+  test_ds: input_pipeline.Dataset  # data.test_fraction's part (empty without): read at the end only
   steps_per_epoch: int
   num_train_steps: int
   meta: Dict[str, Any]
@@ -107,7 +128,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   main = parallel.is_main_process()
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
-  train_ds, val_ds = input_pipeline.load_splits(config)
+  train_ds, val_ds, test_ds = input_pipeline.load_all_splits(config)
   model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
   steps_per_epoch, num_train_steps = schedules.steps_for(config, len(train_ds.labels))
@@ -120,7 +141,9 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
           'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
           'label_values': train_ds.label_values, 'augment': config.augment,
           'data': {'name': config.data.name, 'dir': config.data.dir,
+                   'val_dir': config.data.val_dir,
                    'num_train': len(train_ds.labels), 'num_val': len(val_ds.labels),
+                   'num_test': len(test_ds.labels),
                    # Corrupt files left out under data.skip_corrupt=True.
                    'num_skipped': len(train_ds.skipped)},
           'skipped_files': list(train_ds.skipped),
@@ -145,12 +168,14 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   # Every process needs the same records (best accuracy, early stopping decide
   # collective saves); only process 0 rewrites the file.
   records = history.truncate_after(workdir, int(state.step), rewrite=main)
+  history.truncate_steps_after(workdir, int(state.step), rewrite=main)
   # steps_per_epoch lets the step derive the epoch from state.step (for
   # flip_lr(alternate=True)); the batches carry the examples' ids.
   source = batches.create(train_ds, mesh, config.batch_size, config.data.on_device,
                           pipeline=pipeline, label_smoothing=config.label_smoothing,
                           steps_per_epoch=steps_per_epoch, lookahead_settings=lookahead_settings)
-  return Run(config, workdir, main, mesh, train_ds, val_ds, steps_per_epoch, num_train_steps,
+  return Run(config, workdir, main, mesh, train_ds, val_ds, test_ds, steps_per_epoch,
+             num_train_steps,
              meta, ckpts, state, records, source, train_rng, steps.make_eval_fn(pipeline),
              tta_eval_fn)
 
@@ -164,18 +189,49 @@ class Progress:
   epoch_metrics: List[Any] = dataclasses.field(default_factory=list)
 
 
+class StepRecords:
+  """<workdir>/steps.jsonl under config.log_step_records: a line per step.
+
+  The lines come from the loop's per-step metrics (step, the lr it used, its
+  batch's loss and accuracy) when the loop fetches them anyway (every
+  log_every_steps and at the epoch's end) and before every checkpoint, so
+  the file always reaches the latest checkpoint; prepare cuts it back to
+  the restored step, so a resumed run's file equals an uninterrupted run's.
+  """
+  KEYS = ('lr', 'loss', 'accuracy')
+
+  def __init__(self, run: Run, step: int):
+    self.workdir = run.workdir
+    self.enabled = run.main and run.config.get('log_step_records', False)
+    self.written = step  # the file holds every step up to this one
+
+  def write(self, p: Progress) -> None:
+    """Appends the steps after the last written one up to p.step."""
+    if not self.enabled or p.step <= self.written:
+      return
+    first = p.step - len(p.epoch_metrics)  # p.epoch_metrics[i] is step first + i + 1
+    start = max(self.written, first)
+    metrics = step_metrics(p.epoch_metrics[start - first:])
+    history.append_steps(self.workdir, [
+        dict(step=start + i + 1, **{k: m[k] for k in self.KEYS if k in m})
+        for i, m in enumerate(metrics)])
+    self.written = p.step
+
+
 class Saver:
   """Checked saves: the guard passes the state first, so nothing NaN is written.
 
   A mid-epoch save also keeps the epoch's per-step metrics so far
-  (history.save_partial), so a resumed epoch's means equal the uninterrupted run's.
+  (history.save_partial), so a resumed epoch's means equal the uninterrupted
+  run's; the per-step records are written up to the saved step first.
   """
 
-  def __init__(self, run: Run, guard: DivergenceGuard):
-    self.run, self.guard = run, guard
+  def __init__(self, run: Run, guard: DivergenceGuard, records: StepRecords):
+    self.run, self.guard, self.records = run, guard, records
 
   def save(self, p: Progress) -> None:
     self.guard.check_state(p.step, p.state)
+    self.records.write(p)
     self.run.ckpts.save(p.step, p.state)
     self.guard.saved(p.step)
     if self.run.main and p.step % self.run.steps_per_epoch:
@@ -188,7 +244,7 @@ class Saver:
 
 
 def train_epoch(run: Run, p: Progress, guard: DivergenceGuard, saver: Saver,
-                interrupt: DeferredInterrupt) -> None:
+                interrupt: DeferredInterrupt, records: StepRecords) -> None:
   """Steps `p` to the end of its epoch (or of training).
 
   A run resumed mid-epoch starts with the epoch's metrics so far.
@@ -216,6 +272,7 @@ def train_epoch(run: Run, p: Progress, guard: DivergenceGuard, saver: Saver,
         bar.update(p.step - epoch * run.steps_per_epoch,
                    loss=float(np.mean([m['loss'] for m in done])),
                    acc=float(np.mean([m['accuracy'] for m in done])))
+        records.write(p)
       if config.checkpoint_every_steps and p.step % config.checkpoint_every_steps == 0:
         saver.save(p)
 
@@ -249,8 +306,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                '(%d epochs), batch %d on %d device(s)', config.model.name,
                len(run.train_ds.labels), len(run.val_ds.labels), run.steps_per_epoch,
                run.num_train_steps, run.num_epochs, config.batch_size, run.mesh.devices.size)
+  if config.data.get('val_dir'):
+    logging.warning('%s', report.val_dir_note(config))
+  if len(run.test_ds.labels):
+    logging.info('Test part (data.test_fraction=%g): %d images, never trained on nor used for '
+                 'any decision; evaluated once at the end on the best checkpoint.',
+                 config.data.test_fraction, len(run.test_ds.labels))
   guard = DivergenceGuard(run.workdir, p.step, last_good=run.ckpts.latest_step())
-  saver = Saver(run, guard)
+  records = StepRecords(run, p.step)
+  saver = Saver(run, guard, records)
   tracker = BestTracker('val_accuracy', config.early_stopping_patience).replay(run.records)
   tb = tensorboard.EpochWriter(run.workdir, run.records, enabled=run.main)
   record = run.records[-1] if run.records else {}
@@ -259,7 +323,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   try:
     while p.step < run.num_train_steps and not tracker.should_stop:
       epoch_start, first_step = time.monotonic(), p.step
-      train_epoch(run, p, guard, saver, interrupt)
+      train_epoch(run, p, guard, saver, interrupt, records)
       train_seconds = time.monotonic() - epoch_start
       done = step_metrics(p.epoch_metrics)
       record = {
@@ -303,8 +367,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     saver.save_best(p)  # nothing to choose by: the best is the last
   interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
   tb.close()
+  state, step = p.state, p.step
+  if len(run.test_ds.labels) or (config.report and run.has_val):
+    state, step = chosen_checkpoint(run.ckpts, p.state)
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
-  write_report(run.workdir, run.ckpts, p.state, run.val_ds, run.mesh,
-               run.tta_eval_fn or run.eval_fn, config, run.meta)
+  write_report(run, state, step)
+  # Only now, once, the test part: <workdir>/eval_test.json.
+  evaluate_test(run, state, step)
   run.ckpts.close()
   return record

@@ -37,7 +37,12 @@ def optimizer_config():
   optimizer.rho = ml_collections.config_dict.placeholder(float)
   # rmsprop: optax divides by sqrt(v + eps) (True); Keras by sqrt(v) + eps
   # (False). With eps=1e-8 inside the root the floor is 1e-4, not 1e-8.
+  # adagrad: True = optax and Keras 3 (sqrt(acc + eps)); False = Keras 2 and
+  # tf.keras 2.x (sqrt(acc) + eps), which seed 000's Adagrad ran.
   optimizer.eps_in_sqrt = True
+  # adagrad: the accumulator's start; None = 0.1 (optax and Keras 3 / tf.keras
+  # 2.x; Keras <= 2.3 started at 0: set 0 with eps_in_sqrt=False).
+  optimizer.initial_accumulator_value = ml_collections.config_dict.placeholder(float)
   # rmsprop: divide by the gradient's variance rather than its second moment
   # (Keras centered=True); steadier, a little more memory.
   optimizer.centered = False
@@ -145,7 +150,19 @@ def get_config():
   config.data.dir = '../shared/datasets/cifar10/train'
   # Fraction of the training data held out (stratified, seeded) for
   # validation: model selection and early stopping never see a test split.
+  # Ignored when data.val_dir is set.
   config.data.val_fraction = 0.1
+  # A separate validation source (an image folder or a .npz/.npy with the
+  # training classes) used instead of carving val_fraction, as seeds 002 and
+  # 004 validated; '' = carve it. Every decision (best checkpoint, early
+  # stopping, plateau) is taken on it: if it is a test split, the accuracy
+  # the run reports on it is optimistic (the log and the report say so).
+  config.data.val_dir = ''
+  # Fraction of the training data (stratified, seeded) held out as a test
+  # part: never trained on nor used for any decision, evaluated once at the
+  # end on the best checkpoint into <workdir>/eval_test.json. Fractions are of
+  # the whole: val_fraction=0.1 test_fraction=0.1 is seed 003's 80/10/10.
+  config.data.test_fraction = 0.0
   # Side length images are resized to when an image folder holds several
   # sizes; 0 = keep the native size and refuse mixed sizes.
   config.data.image_size = 0
@@ -172,6 +189,12 @@ def get_config():
   # Channels of each stage, for the models that take them (airbench:
   # (64, 256, 256)); () = the model's own.
   config.model.widths = ()
+  # Dropout rates of the seed models (mlp ... fashion_deep), for the seeds'
+  # dropout ablations: '' = the model's own; one number = every dropout layer
+  # at that rate ('0' = the network without dropout); a comma list = one rate
+  # per dropout layer in order ('0.2,0,0,0,0.2,0.2': seed 002's "less
+  # dropout" large_cnn). The ResNets and airbench take no dropout.
+  config.model.dropout = ''
   # airbench: the factor on the logits; None = the model's (1/9).
   config.model.logit_scale = ml_collections.config_dict.placeholder(float)
   # airbench: 'unit_std' rescales the head's initial weights to std 1
@@ -243,6 +266,10 @@ def get_config():
   config.early_stopping_patience = 0
   # Update the progress bar / check the loss for NaN every this many steps.
   config.log_every_steps = 20
+  # Append one line per step (step, lr, loss, accuracy of its batch) to
+  # <workdir>/steps.jsonl, for seed 000's per-batch plots (accuracy's moving
+  # average against lr; per-batch curves), which the report then draws.
+  config.log_step_records = False
   # Test-time augmentation for the end-of-training evaluation (a cnnlab.tta
   # name: flip, airbench); '' = none. The val records get *_tta fields.
   config.tta = ''

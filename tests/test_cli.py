@@ -51,6 +51,15 @@ def test_empty_class_folder(tmp_path):
   assert_user_error(result, 'zebra', 'holds no', 'remove the folder')
 
 
+def test_single_class_folder(tmp_path):
+  # A one-class "classifier" would reach 100% accuracy and mean nothing: refused.
+  root = make_image_folder(tmp_path / 'f', classes=('cat',), per_class=4)
+  result = run_module('cnnlab.main', *train_args(root, tmp_path))
+  assert_user_error(result, "has 1 class(es) (cat): a classifier needs at least 2",
+                    'one sub-folder per class')
+  assert not os.path.exists(tmp_path / 'run' / 'checkpoints')
+
+
 def test_corrupt_jpeg_names_file(tmp_path):
   root = make_image_folder(tmp_path / 'f', per_class=4)
   bad = os.path.join(root, 'cat', '0002.jpg')

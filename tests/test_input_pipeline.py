@@ -2,7 +2,6 @@
 import os
 import shutil
 
-import ml_collections
 import numpy as np
 import pytest
 from PIL import Image
@@ -214,3 +213,80 @@ def test_fewer_than_two_classes_is_refused(tmp_path):
   np.savez(config.data.dir, images=np.zeros((4, 8, 8, 1), np.uint8), labels=np.full(4, 3))
   with pytest.raises(UserError, match='at least two distinct labels'):
     input_pipeline.load_splits(config)
+
+
+def folder_config(root, tmp_path, **data):
+  config = base.get_config()
+  config.data.dir, config.data.cache_dir = str(root), str(tmp_path / 'cache')
+  for key, value in data.items():
+    config.data[key] = value
+  return config
+
+
+def test_three_way_split(tmp_path):
+  root = make_image_folder(tmp_path / 'f', per_class=30, size=8)
+  config = folder_config(root, tmp_path, val_fraction=0.1, test_fraction=0.1)
+  splits = input_pipeline.load_all_splits(config)
+  # Seed 003's 80/10/10, stratified: 3 of each class in val and in test.
+  assert [len(s.labels) for s in splits] == [72, 9, 9]
+  assert np.bincount(splits.val.labels).tolist() == np.bincount(splits.test.labels).tolist() == [3] * 3
+  ids = [set(s.ids.tolist()) for s in splits]
+  assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+  assert len(ids[0] | ids[1] | ids[2]) == 90
+  assert input_pipeline.load_splits(config)[1].ids.tolist() == splits.val.ids.tolist()
+  # The test part depends on the seed and test_fraction only, not on how val is chosen.
+  for other in (dict(val_fraction=0.3), dict(val_fraction=0.0)):
+    again = input_pipeline.load_all_splits(folder_config(root, tmp_path, test_fraction=0.1, **other))
+    assert again.test.ids.tolist() == splits.test.ids.tolist()
+  config.seed = 1
+  assert input_pipeline.load_all_splits(config).test.ids.tolist() != splits.test.ids.tolist()
+  # test_fraction=0: no test part, and the very split val_fraction always made.
+  plain = input_pipeline.load_all_splits(folder_config(root, tmp_path, val_fraction=0.1))
+  assert len(plain.test.labels) == 0 and plain.test.images.shape[1:] == (8, 8, 3)
+  everything = input_pipeline.load_dataset(config.data)
+  rest, held = input_pipeline.stratified_split(everything.labels, 0.1, seed=0)
+  assert plain.val.ids.tolist() == everything.ids[held].tolist()
+  assert plain.train.ids.tolist() == everything.ids[rest].tolist()
+
+
+@pytest.mark.parametrize('data,phrase', [
+    (dict(test_fraction=1.0), r'test_fraction=1.0 must be in \[0, 1\)'),
+    (dict(test_fraction=0.5, val_fraction=0.5), 'leave nothing to train on'),
+])
+def test_three_way_split_errors(tmp_path, data, phrase):
+  root = make_image_folder(tmp_path / 'f', per_class=4, size=8)
+  with pytest.raises(UserError, match=phrase):
+    input_pipeline.load_all_splits(folder_config(root, tmp_path, **data))
+
+
+def test_val_dir_folder_and_arrays(tmp_path):
+  root = make_image_folder(tmp_path / 'f', per_class=6, size=8)
+  # Two of the three classes, grayscale: loaded at the training data's 3 channels.
+  held = make_image_folder(tmp_path / 'held', classes=('frog', 'cat'), per_class=2, size=8,
+                           mode='L', ext='png')
+  train, val, test = input_pipeline.load_all_splits(folder_config(root, tmp_path, val_dir=held))
+  assert len(train.labels) == 18 and len(test.labels) == 0  # val_fraction (0.1) ignored
+  assert val.class_names == ['cat', 'dog', 'frog'] and sorted(val.labels.tolist()) == [0, 0, 2, 2]
+  assert val.images.shape == (4, 8, 8, 3)
+  # With a test part: carved from the training data, val still the folder.
+  train, val, test = input_pipeline.load_all_splits(
+      folder_config(root, tmp_path, val_dir=held, test_fraction=0.5))
+  assert (len(train.labels), len(val.labels), len(test.labels)) == (9, 4, 9)
+  # Arrays: labels 1..5 in training, a val file holding 2 and 5 only.
+  rng = np.random.default_rng(0)
+  np.savez(tmp_path / 'train.npz', x=rng.integers(0, 256, (20, 8, 8, 1), dtype=np.uint8),
+           y=np.repeat([1, 2, 3, 4, 5], 4))
+  np.savez(tmp_path / 'val.npz', x=rng.integers(0, 256, (3, 8, 8, 1), dtype=np.uint8),
+           y=np.array([5, 2, 5]))
+  config = folder_config(tmp_path / 'train.npz', tmp_path, name='arrays',
+                         val_dir=str(tmp_path / 'val.npz'))
+  train, val = input_pipeline.load_splits(config)
+  assert len(train.labels) == 20 and val.labels.tolist() == [4, 1, 4]
+  assert val.label_values == [1, 2, 3, 4, 5]
+  # Another class, or another image size, is refused naming the source.
+  stranger = make_image_folder(tmp_path / 'stranger', classes=('cat', 'zebra'), per_class=1, size=8)
+  with pytest.raises(UserError, match=r"data.val_dir=.*stranger.* has classes \['zebra'\]"):
+    input_pipeline.load_all_splits(folder_config(root, tmp_path, val_dir=stranger))
+  big = make_image_folder(tmp_path / 'big', classes=('cat',), per_class=1, size=12)
+  with pytest.raises(UserError, match=r'holds \(12, 12, 3\) images .* \(8, 8, 3\)'):
+    input_pipeline.load_all_splits(folder_config(root, tmp_path, val_dir=big))

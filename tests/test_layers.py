@@ -9,7 +9,7 @@ Layers, bottom to top (a module imports only from its own layer or below):
   0 core        cnnlab.core.*: errors, registry, cli, parallel, checkpoints,
                 history, progress, workdir, guards, best, xla_flags, configs;
                 it imports nothing else of cnnlab
-  1 base        figures, tensorboard, lookahead
+  1 base        figures, step_figures, tensorboard, lookahead
   2 parts       input_pipeline, augment (the package), models, schedules,
                 optimizers, tta, finetune
   3 steps       steps (pure train/eval steps), batches (where a step's batch
@@ -33,7 +33,7 @@ PACKAGES = ('cnnlab', 'seq2seq')
 # (layer, module-name prefixes); the longest matching prefix decides.
 LAYERS = [
     ['cnnlab.core'],
-    ['cnnlab', 'cnnlab.figures', 'cnnlab.tensorboard', 'cnnlab.lookahead'],
+    ['cnnlab', 'cnnlab.figures', 'cnnlab.step_figures', 'cnnlab.tensorboard', 'cnnlab.lookahead'],
     ['cnnlab.input_pipeline', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
      'cnnlab.optimizers', 'cnnlab.tta', 'cnnlab.finetune', 'cnnlab.batches',
      'seq2seq', 'seq2seq.input_pipeline', 'seq2seq.models'],

@@ -75,3 +75,27 @@ def test_tiny_run_writes_only_its_outputs(image_folder, tmp_path):
   assert saved['suggested_lr'] < saved['diverged_at_lr']
   assert saved['clr_base_lr'] < saved['suggested_lr'] <= saved['clr_max_lr']
   assert '--config.optimizer.lr=' in lr_find.summary(saved)
+
+
+def test_range_schedule_linear():
+  schedule = lr_find.range_schedule(1e-3, 0.101, 6, sweep='linear')
+  lrs = np.array([schedule(i) for i in range(6)])
+  np.testing.assert_allclose(lrs, [0.001, 0.021, 0.041, 0.061, 0.081, 0.101], rtol=1e-12)
+  np.testing.assert_allclose(np.diff(lrs), 0.02, rtol=1e-9)  # evenly spaced, not in log
+  with pytest.raises(UserError, match="--sweep='cubic': use one of exponential, linear"):
+    lr_find.range_schedule(1e-3, 0.1, 6, sweep='cubic')
+
+
+def test_tiny_linear_run(image_folder, tmp_path):
+  # Seed 000's ramp: plain SGD, the lr growing linearly.
+  config = tiny_config(image_folder, tmp_path, **{'optimizer.name': 'sgd',
+                                                  'optimizer.momentum': 0.0})
+  with pytest.raises(UserError, match='--sweep='):
+    lr_find.run(config, 1e-3, 0.1, 20, sweep='log')
+  result = lr_find.run(config, min_lr=1e-3, max_lr=0.1, num_steps=20, sweep='linear')
+  assert result['settings']['sweep'] == 'linear' and len(result['lr']) == 20
+  np.testing.assert_allclose(result['lr'], np.linspace(1e-3, 0.1, 20), rtol=1e-9)
+  paths = lr_find.write(result, str(tmp_path / 'out'))
+  assert os.path.getsize(paths['png']) > 10_000
+  with open(paths['json']) as f:
+    assert json.load(f)['settings']['sweep'] == 'linear'

@@ -404,3 +404,93 @@ def test_train_step_loss_uses_label_smoothing():
     np.testing.assert_allclose(metrics['loss'], expected.mean(), rtol=1e-5)
     losses[smoothing] = float(metrics['loss'])
   assert abs(losses[0.3] - losses[0.0]) > 1e-3
+
+
+# ---- Keras as the oracle: the same quadratic, step by step ------------------------
+QUADRATIC_CURVATURE = np.array([0.5, 2.0, 8.0, 0.01, 1.0], np.float32)
+QUADRATIC_TARGET = np.array([1.0, -2.0, 0.3, 4.0, 0.0], np.float32)
+
+
+def quadratic_grad(w):
+  """Gradient of 0.5 * sum(c (w - t)**2): each coordinate its own scale."""
+  return QUADRATIC_CURVATURE * (np.asarray(w, np.float32) - QUADRATIC_TARGET)
+
+
+def keras_trajectory(optimizer, num_steps=12):
+  """The weights after each of num_steps Keras steps on the quadratic, from w = 0."""
+  import keras  # pylint: disable=g-import-not-at-top
+  w = keras.Variable(np.zeros(5, np.float32))
+  path = []
+  for _ in range(num_steps):
+    optimizer.apply_gradients([(keras.ops.convert_to_tensor(
+        quadratic_grad(keras.ops.convert_to_numpy(w))), w)])
+    path.append(keras.ops.convert_to_numpy(w).copy())
+  return np.array(path)
+
+
+def cnnlab_trajectory(config, num_steps=12):
+  tx = optimizers.create_optimizer(config, 10, 100)
+  params = {'w': jnp.zeros(5, jnp.float32)}
+  state, path = tx.init(params), []
+  for _ in range(num_steps):
+    params, state = step(tx, params, {'w': jnp.asarray(quadratic_grad(params['w']))}, state)
+    path.append(np.asarray(params['w']))
+  return np.array(path)
+
+
+@pytest.mark.parametrize('initial', [None, 0.1, 0.0, 2.0])
+def test_adagrad_equals_keras_adagrad(initial):
+  import keras  # pylint: disable=g-import-not-at-top
+  # None: cnnlab's default must be Keras 3's (accumulator 0.1, eps 1e-7 inside the root).
+  expected = keras_trajectory(keras.optimizers.Adagrad(
+      learning_rate=0.3, **({} if initial is None else {'initial_accumulator_value': initial})))
+  config = make_config('adagrad', lr=0.3)
+  config.optimizer.initial_accumulator_value = initial
+  ours = cnnlab_trajectory(config)
+  np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-6)
+  assert np.abs(ours[-1]).max() > 0.5  # it moved
+  # eps 1e-7 is in the comparison: with 1e-3 instead the trajectory differs.
+  if initial == 0.0:
+    config.optimizer.eps = 1e-3
+    assert np.abs(cnnlab_trajectory(config) - expected).max() > 1e-4
+
+
+@pytest.mark.parametrize('initial,eps', [(0.0, 1e-7), (0.1, 1e-7), (0.0, 0.1)])
+def test_adagrad_eps_outside_the_root_equals_tensorflow_apply_adagrad_v2(initial, eps):
+  # Keras 2 (accumulator from 0) and tf.keras 2.x (from 0.1) step by
+  # lr g / (sqrt(acc) + eps); TensorFlow's ApplyAdagradV2 kernel is that step.
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  w = tf.Variable(np.zeros(5, np.float32))
+  acc = tf.Variable(np.full(5, initial, np.float32))
+  expected = []
+  for _ in range(12):
+    tf.raw_ops.ResourceApplyAdagradV2(
+        var=w.handle, accum=acc.handle, lr=np.float32(0.3), epsilon=np.float32(eps),
+        grad=tf.constant(quadratic_grad(w.numpy())), use_locking=False)
+    expected.append(w.numpy().copy())
+  config = make_config('adagrad', lr=0.3, eps=eps, eps_in_sqrt=False)
+  config.optimizer.initial_accumulator_value = initial
+  ours = cnnlab_trajectory(config)
+  np.testing.assert_allclose(ours, np.array(expected), rtol=1e-6, atol=1e-6)
+  if eps > 1e-3:  # where eps matters, Keras 3's sqrt(acc + eps) is another trajectory
+    inside = make_config('adagrad', lr=0.3, eps=eps)
+    inside.optimizer.initial_accumulator_value = initial
+    assert np.abs(cnnlab_trajectory(inside) - ours).max() > 1e-2
+
+
+@pytest.mark.parametrize('momentum', [0.0, 0.9])
+def test_sgd_equals_keras_sgd(momentum):
+  # Seed 000's SGD(lr=...) is Keras' momentum 0 (--config.optimizer.momentum=0);
+  # seed 002's SGD(momentum=0.9). At a constant lr the two libraries agree.
+  import keras  # pylint: disable=g-import-not-at-top
+  expected = keras_trajectory(keras.optimizers.SGD(learning_rate=0.05, momentum=momentum))
+  ours = cnnlab_trajectory(make_config('sgd', lr=0.05, momentum=momentum))
+  np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-6)
+  assert np.abs(ours[-1]).max() > 0.1
+
+
+def test_adagrad_refuses_a_negative_accumulator():
+  config = make_config('adagrad')
+  config.optimizer.initial_accumulator_value = -0.1
+  with pytest.raises(UserError, match='initial_accumulator_value=-0.1 must be >= 0'):
+    optimizers.create_optimizer(config, 10, 100)

@@ -268,3 +268,50 @@ def test_compare_runs_figure_and_table(trained, tmp_path):
 def test_confidence_is_never_rounded_up_to_certainty():
   assert [figures.format_confidence(p) for p in (0.87, 0.994, 0.997, 0.9996, 1.0)] == [
       '87%', '99%', '99.7%', '>99.9%', '100%']
+
+
+# ---- seed 000's per-batch figures (config.log_step_records) ------------------------
+
+def step_lines(n=120, seed=0):
+  rng = np.random.default_rng(seed)
+  return [{'step': i + 1, 'lr': 1e-3 + 1e-4 * i, 'loss': float(2.3 - 0.01 * i + rng.normal(0, 0.1)),
+           'accuracy': float(rng.random())} for i in range(n)]
+
+
+def test_moving_average_is_seed000s_trailing_mean():
+  from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
+  values = np.random.default_rng(1).random(120)
+  naive = [np.mean(values[i:i + 50]) for i in range(120 - 50 + 1)]
+  np.testing.assert_allclose(step_figures.moving_average(values, 50), naive, rtol=1e-12)
+  np.testing.assert_allclose(step_figures.moving_average(values[:10], 50), [values[:10].mean()])
+
+
+def test_step_figures_plot_the_moving_averages_against_lr_and_step():
+  from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
+  lines = step_lines()
+  lr = np.array([r['lr'] for r in lines])
+  accuracy = np.array([r['accuracy'] for r in lines])
+  fig = step_figures.accuracy_vs_lr_figure(lines)
+  x, y = fig.axes[1].lines[0].get_data()  # seed 000: lr[49:] against the 50-batch average
+  np.testing.assert_allclose(x, lr[49:])
+  np.testing.assert_allclose(y, [accuracy[i:i + 50].mean() for i in range(71)], rtol=1e-12)
+  np.testing.assert_allclose(fig.axes[0].lines[0].get_data()[1], lr)  # the lr per step
+  fig = step_figures.steps_figure(lines)
+  loss = np.array([r['loss'] for r in lines])
+  raw, average = fig.axes[0].lines[:2]
+  np.testing.assert_allclose(raw.get_data()[1], loss)
+  np.testing.assert_allclose(average.get_data()[0], np.arange(20, 121))
+  np.testing.assert_allclose(average.get_data()[1], [loss[i:i + 20].mean() for i in range(101)])
+  fig = step_figures.compare_steps_figure([('a', lines), ('b', step_lines(seed=2)), ('none', [])])
+  assert [l.get_label() for l in fig.axes[0].lines] == ['a', 'b']
+
+
+def test_step_report_only_with_step_records(tmp_path):
+  workdir = str(tmp_path)
+  assert report.step_report(workdir) == {}
+  history.append_steps(workdir, step_lines())
+  written = report.step_report(workdir)
+  assert sorted(written) == ['accuracy_vs_lr.png', 'steps.png']
+  for path in written.values():
+    assert os.path.dirname(path) == os.path.join(workdir, 'report')
+    assert os.path.getsize(path) > 10_000

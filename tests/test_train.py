@@ -25,7 +25,6 @@ def params_of(workdir, best=False):
   run = inference.load_run(workdir) if best else None
   if run is not None:
     return run.state.params
-  meta = workdir_lib.read_meta(workdir)
   ckpts = checkpoints.Checkpoints(workdir)
   try:
     return ckpts.latest.restore(ckpts.latest_step())['params'], ckpts.latest_step()
@@ -179,3 +178,133 @@ def test_steps_for_drops_partial_batch(tmp_path):
   assert schedules.steps_for(config, 50000) == (48, 476)
   config.num_epochs = 2.0
   assert schedules.steps_for(config, 50000) == (48, 96)
+
+
+# ---- data protocols: a test part, a separate validation source ---------------------
+
+def test_test_part_is_evaluated_once_at_the_end_on_the_best_checkpoint(tmp_path, monkeypatch):
+  from cnnlab import steps  # pylint: disable=g-import-not-at-top
+  from conftest import make_image_folder, run_module  # pylint: disable=g-import-not-at-top
+  root = make_image_folder(tmp_path / 'images', per_class=20)
+  config = tiny_config(root, tmp_path, **{'data.val_fraction': 0.2, 'data.test_fraction': 0.2,
+                                          'num_epochs': 3})
+  splits = input_pipeline.load_all_splits(config)
+  ids = {name: set(getattr(splits, name).ids.tolist()) for name in ('train', 'val', 'test')}
+  assert [len(ids[n]) for n in ('train', 'val', 'test')] == [36, 12, 12]
+  assert not ids['test'] & (ids['train'] | ids['val']) and not ids['train'] & ids['val']
+  assert np.bincount(splits.test.labels).tolist() == [4, 4, 4]  # stratified
+  # A spy on every evaluation the run makes (it calls the real one).
+  calls, real_evaluate = [], steps.evaluate
+
+  def spy(state, dataset, *args, **kwargs):
+    calls.append((set(np.asarray(dataset.ids).tolist()), int(state.step)))
+    return real_evaluate(state, dataset, *args, **kwargs)
+
+  monkeypatch.setattr(steps, 'evaluate', spy)
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  on_test = [i for i, (seen, _) in enumerate(calls) if seen & ids['test']]
+  assert on_test == [len(calls) - 1]  # once, after everything else
+  assert calls[-1][0] == ids['test']
+  assert all(seen == ids['val'] for seen, _ in calls[:-1]) and len(calls) == 4  # val per epoch
+  records = history.read(workdir)
+  assert not [k for r in records for k in r if 'test' in k]  # nothing of it in the history
+  ckpts = checkpoints.Checkpoints(workdir)
+  try:
+    best = ckpts.best_step()
+  finally:
+    ckpts.close()
+  assert calls[-1][1] == best  # the chosen checkpoint, restored
+  with open(os.path.join(workdir, 'eval_test.json')) as f:
+    evaluation = json.load(f)
+  assert evaluation['count'] == 12 and evaluation['step'] == best
+  assert evaluation['test_fraction'] == 0.2 and np.sum(evaluation['confusion']) == 12
+  assert workdir_lib.read_meta(workdir)['data']['num_test'] == 12
+  # A separate `python -m cnnlab.evaluate` of those 12 images gives the same numbers.
+  test_file = tmp_path / 'test_part.npz'
+  np.savez(test_file, images=splits.test.images,
+           labels=np.array(splits.test.class_names)[splits.test.labels])
+  result = run_module('cnnlab.evaluate', f'--workdir={workdir}', f'--data_dir={test_file}',
+                      '--name=check', '--report=False')
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(os.path.join(workdir, 'eval_check.json')) as f:
+    check = json.load(f)
+  assert check['step'] == best and check['count'] == evaluation['count']
+  assert check['accuracy'] == evaluation['accuracy']
+  assert check['confusion'] == evaluation['confusion']
+  assert check['loss'] == pytest.approx(evaluation['loss'], rel=1e-5)
+
+
+def test_val_dir_validates_on_another_source_and_says_what_that_means(tmp_path, caplog):
+  from conftest import make_image_folder  # pylint: disable=g-import-not-at-top
+  root = make_image_folder(tmp_path / 'images', per_class=8)
+  # Two of the three classes, in another folder (e.g. the source's test split).
+  val_dir = make_image_folder(tmp_path / 'held', classes=('cat', 'frog'), per_class=5, seed=4)
+  config = tiny_config(root, tmp_path, **{'data.val_dir': val_dir, 'report': True})
+  workdir = str(tmp_path / 'run')
+  with caplog.at_level('INFO'):
+    train.train_and_evaluate(config, workdir)
+  data = workdir_lib.read_meta(workdir)['data']
+  assert (data['num_train'], data['num_val'], data['val_dir']) == (24, 10, val_dir)  # val_fraction ignored
+  warnings = [r.getMessage() for r in caplog.records if 'if this is a test split' in r.getMessage()]
+  assert len(warnings) == 2  # when training starts, and with the report at the end
+  assert 'data.val_fraction is ignored' in warnings[0]
+  with open(os.path.join(workdir, 'report', 'per_class.md')) as f:
+    assert 'if this is a test split, the accuracy reported on it is optimistic' in f.read()
+  with open(os.path.join(workdir, 'eval_val.json')) as f:
+    evaluation = json.load(f)
+  assert evaluation['count'] == 10 and 'if this is a test split' in evaluation['note']
+  # The val labels are the training classes' indices: cat 0, frog 2.
+  assert np.array(evaluation['confusion']).sum(axis=1).tolist() == [5, 0, 5]
+  assert all(r['val_accuracy'] is not None for r in history.read(workdir))
+
+
+# ---- per-step records ----------------------------------------------------------------
+
+# An lr that changes every step and does not depend on the run's length (the
+# resume test "crashes" a run by shortening it).
+STEP_OVERRIDES = {'log_step_records': True, 'num_epochs': 2, 'batch_size': 6,
+                  'checkpoint_every_steps': 2, 'schedule.name': 'exponential',
+                  'schedule.decay_rate': 0.3, 'schedule.decay_epochs': 1.0,
+                  'optimizer.name': 'adam'}
+
+
+def test_step_records_one_line_per_step_with_the_scheduled_lr(image_folder, tmp_path):
+  config = tiny_config(image_folder, tmp_path, report=True, **STEP_OVERRIDES)
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  lines = history.read_steps(workdir)
+  spe, total = schedules.steps_for(config, 27)  # 36 images, 9 val
+  assert (spe, total) == (4, 8)
+  assert [r['step'] for r in lines] == list(range(1, total + 1))
+  assert all(set(r) == {'step', 'lr', 'loss', 'accuracy'} for r in lines)
+  schedule = schedules.create_schedule(config, spe, total)
+  expected = [float(schedule(r['step'] - 1)) for r in lines]  # the lr step s used
+  np.testing.assert_allclose([r['lr'] for r in lines], expected, rtol=1e-6)
+  assert len(set(expected)) == total  # a new lr every step
+  for record in history.read(workdir):  # the epoch records are these lines' means
+    epoch = lines[record['step'] - spe:record['step']]
+    assert record['train_loss'] == pytest.approx(np.mean([r['loss'] for r in epoch]), rel=1e-12)
+    assert record['lr'] == pytest.approx(epoch[-1]['lr'], rel=1e-6)
+  for name in ('steps.png', 'accuracy_vs_lr.png'):
+    assert os.path.getsize(os.path.join(workdir, 'report', name)) > 10_000
+
+
+def test_step_records_of_a_resumed_run_equal_the_uninterrupted_runs(image_folder, tmp_path):
+  from cnnlab import report  # pylint: disable=g-import-not-at-top
+  full = str(tmp_path / 'full')
+  train.train_and_evaluate(tiny_config(image_folder, tmp_path, **STEP_OVERRIDES), full)
+  part = str(tmp_path / 'part')
+  train.train_and_evaluate(
+      tiny_config(image_folder, tmp_path, num_train_steps=5, **STEP_OVERRIDES), part)
+  assert [r['step'] for r in history.read_steps(part)] == [1, 2, 3, 4, 5]
+  # A crash after writing steps past the last checkpoint (5) leaves lines that the resume cuts.
+  history.append_steps(part, [{'step': 6, 'lr': 9.0, 'loss': 9.0, 'accuracy': 0.0},
+                              {'step': 7, 'lr': 9.0, 'loss': 9.0, 'accuracy': 0.0}])
+  train.train_and_evaluate(tiny_config(image_folder, tmp_path, **STEP_OVERRIDES), part)
+  assert history.read_steps(part) == history.read_steps(full)
+  assert len(history.read_steps(full)) == 8
+  # Seed 000's optimizer comparison: both runs' per-batch moving averages on one figure.
+  written = report.write_comparison([full, part], str(tmp_path / 'compare.png'))
+  assert os.path.getsize(written['steps_png']) > 10_000
+  assert written['steps_png'] == str(tmp_path / 'compare_steps.png')

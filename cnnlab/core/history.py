@@ -1,8 +1,9 @@
-"""Per-epoch metrics as JSON lines in `<workdir>/metrics.jsonl`.
+"""Per-epoch metrics as JSON lines in `<workdir>/metrics.jsonl` (and per-step ones on request).
 
 One record per epoch (train/val loss and accuracy, lr, images/s, seconds);
 readable during and after the run with `read(workdir)`. On resume, records
-past the restored step are dropped so the file matches the checkpoint.
+past the restored step are dropped so the file matches the checkpoint; the
+same holds for `<workdir>/steps.jsonl` (`read_steps`), one line per step.
 """
 import json
 import os
@@ -16,17 +17,35 @@ def path(workdir: str) -> str:
 
 
 def read(workdir: str) -> List[Dict[str, Any]]:
-  if not os.path.exists(path(workdir)):
-    return []
-  with open(path(workdir)) as f:
-    return [json.loads(line) for line in f if line.strip()]
+  return _read_lines(path(workdir))
 
 
 def append(workdir: str, record: Dict[str, Any]) -> None:
-  with open(path(workdir), 'a') as f:
-    f.write(json.dumps(record) + '\n')
+  _append_lines(path(workdir), [record])
+
+
+def _read_lines(file: str) -> List[Dict[str, Any]]:
+  if not os.path.exists(file):
+    return []
+  with open(file) as f:
+    return [json.loads(line) for line in f if line.strip()]
+
+
+def _append_lines(file: str, records: List[Dict[str, Any]]) -> None:
+  with open(file, 'a') as f:
+    f.writelines(json.dumps(r) + '\n' for r in records)
     f.flush()
     os.fsync(f.fileno())
+
+
+def _truncate(file: str, step: int, rewrite: bool) -> List[Dict[str, Any]]:
+  kept = [r for r in _read_lines(file) if r['step'] <= step]
+  if rewrite and os.path.exists(file):
+    tmp = file + '.tmp'
+    with open(tmp, 'w') as f:
+      f.writelines(json.dumps(r) + '\n' for r in kept)
+    os.replace(tmp, file)
+  return kept
 
 
 def truncate_after(workdir: str, step: int, rewrite: bool = True) -> List[Dict[str, Any]]:
@@ -43,6 +62,32 @@ def truncate_after(workdir: str, step: int, rewrite: bool = True) -> List[Dict[s
     f.writelines(json.dumps(r) + '\n' for r in kept)
   os.replace(tmp, path(workdir))
   return kept
+
+
+# ---- per-step records (config.log_step_records) --------------------------------------
+# One line per optimizer step: step (steps done, as in metrics.jsonl), the lr
+# that step used, its batch's loss and accuracy; seed 000's per-batch plots.
+STEPS_FILENAME = 'steps.jsonl'
+
+
+def steps_path(workdir: str) -> str:
+  return os.path.join(workdir, STEPS_FILENAME)
+
+
+def read_steps(workdir: str) -> List[Dict[str, Any]]:
+  """The per-step records ([] when the run kept none)."""
+  return _read_lines(steps_path(workdir))
+
+
+def append_steps(workdir: str, records: List[Dict[str, Any]]) -> None:
+  """Appends per-step records, synced to disk before the checkpoint that follows."""
+  if records:
+    _append_lines(steps_path(workdir), records)
+
+
+def truncate_steps_after(workdir: str, step: int, rewrite: bool = True) -> List[Dict[str, Any]]:
+  """As truncate_after for steps.jsonl: a resumed run repeats the steps after `step`."""
+  return _truncate(steps_path(workdir), step, rewrite)
 
 
 # ---- the epoch in progress ---------------------------------------------------------

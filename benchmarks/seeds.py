@@ -21,6 +21,21 @@ SEEDS = {
     'seed004_vgg_augment': (0.7055, 20, 'val acc (test split), seed004 line 821'),
     'seed004_subtraction': (0.9806, 39, 'val exact match by hand, seed004 line 2137'),
     'seed002_simple': (0.6988, 25, 'val acc (test split), seed002 line 203'),
+    'seed002_large_100': (0.8248, 100, 'val acc (test split), seed002 line 435'),
+    'seed002_large_less_dropout': (0.7431, 25, 'val acc (test split), seed002 line 585'),
+    'seed002_wide': (0.7807, 100, 'val acc (test split), seed002 line 704'),
+    'seed002_wide_augment': (0.8324, 200, 'val acc (test split), 200 epochs continuing '
+                             'seed002_wide, seed002 line 780'),
+    'seed002_wide_dropout_augment': (0.8342, 100, 'val acc (test split), seed002 line 908'),
+    'seed002_bn_augment': (0.8315, 50, 'val acc (test split), seed002 line 1058'),
+    'seed000_baseline': (0.5586, 300, 'val acc (val drawn with replacement, overlapping '
+                         'train), seed000 line 907'),
+    # Seed 003: a held-out 10% val (test 10% once at the end); needs the Kaggle .npy.
+    'seed003_brief': (0.8932, 100, 'val acc, seed003 line 567 (test 0.8957, line 575)'),
+    'seed003_deeper': (0.9195, 100, 'val acc, seed003 line 934 (test 91.77%, line 961)'),
+    'seed003_affine': (0.8657, 100, 'val acc, seed003 line 1375 (test 0.8720, line 1383)'),
+    'seed003_elastic_sgdr': (0.9133, 100, 'val acc, seed003 line 1866 (test 0.9132, '
+                             'line 1875)'),
 }
 
 

@@ -47,3 +47,244 @@ def test_seed004_subtraction_is_the_seeds_keras_setup():
       'adam', 1e-3, 0.0)
   dataset = input_pipeline.create_dataset(config)
   assert (len(dataset.train), len(dataset.val), len(dataset.test)) == (45_000, 5_000, 5_000)
+
+
+# ---- shared helpers for seeds 000, 002, 003 -------------------------------------------
+
+def _config(name):
+  return importlib.import_module(f'configs.seeds.{name}').get_config()
+
+
+def _param_counts(config, shape, num_classes):
+  """(trainable, total) as Keras' summary() counts them (BatchNorm statistics non-trainable)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  model = models.from_config(config.model, num_classes)
+  variables = jax.eval_shape(  # shapes only: nothing is compiled or computed
+      lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))
+  count = lambda tree: sum(x.size for x in jax.tree_util.tree_leaves(tree))
+  trainable = count(variables['params'])
+  return trainable, trainable + count(variables.get('batch_stats', {}))
+
+
+def _lr(config, step, steps_per_epoch, num_steps):
+  from cnnlab import schedules  # pylint: disable=g-import-not-at-top
+  return float(schedules.create_schedule(config, steps_per_epoch, num_steps)(step))
+
+
+def _max_norm_kernels(config, shape, num_classes):
+  """The kernel paths config's max_norm_layers selects."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from cnnlab import optimizers  # pylint: disable=g-import-not-at-top
+  model = models.from_config(config.model, num_classes)
+  params = jax.eval_shape(
+      lambda: model.init(jax.random.key(0), jnp.zeros(shape), train=False))['params']
+  mask = optimizers.kernels_matching(config.optimizer.max_norm_layers)(params)
+  return sorted(optimizers.path_name(path) for path, keep in
+                jax.tree_util.tree_flatten_with_path(mask)[0] if keep)
+
+
+# ---- seed 000 --------------------------------------------------------------------------
+
+def test_seed000_baseline_protocol():
+  config = _config('seed000_baseline')
+  # Keras' SGD(lr=0.001): no momentum, no decay; batch 500, 300 epochs, 80/20 split.
+  assert (config.optimizer.name, config.optimizer.lr, config.optimizer.momentum,
+          config.optimizer.nesterov, config.schedule.name) == ('sgd', 0.001, 0.0, False, 'constant')
+  assert (config.batch_size, config.num_epochs, config.data.val_fraction) == (500, 300, 0.2)
+  assert config.augment == 'flip_lr|samplewise_center|samplewise_std'
+  assert _param_counts(config, (1, 32, 32, 3), 10) == (2_168_362, 2_168_362)  # seed000 line 254
+  doc = importlib.import_module('configs.seeds.seed000_baseline').__doc__
+  # The LR range test as seed 000 ran it: a linear ramp 0.001 -> 0.1 over 4,000 steps.
+  assert '--sweep=linear --min_lr=0.001 --max_lr=0.1 --num_steps=4000' in doc
+  assert '0.5586' in doc
+
+
+def test_seed000_clr_is_bckenstlers_triangle():
+  config = _config('seed000_clr')
+  assert (config.optimizer.name, config.optimizer.momentum, config.batch_size,
+          config.num_epochs) == ('sgd', 0.0, 500, 300)
+  assert config.init_from == 'runs/seeds/seed000_baseline' and config.log_step_records
+  # CyclicLR(base_lr=0.001, max_lr=0.01, step_size=160, 'triangular'): 80 steps per epoch.
+  lrs = [_lr(config, s, 80, 24_000) for s in (0, 80, 160, 240, 320, 480)]
+  assert lrs == pytest.approx([0.001, 0.0055, 0.01, 0.0055, 0.001, 0.01])
+
+
+def test_seed000_optimizer_comparison_sweep_parses_and_builds():
+  from cnnlab import optimizers  # pylint: disable=g-import-not-at-top
+  from cnnlab import sweep  # pylint: disable=g-import-not-at-top
+  module = importlib.import_module('configs.seeds.seed000_optimizers')
+  config = module.get_config()
+  assert config.init_from == 'runs/seeds/seed000_clr' and config.num_epochs == 30
+  assert (config.optimizer.eps, config.optimizer.eps_in_sqrt,
+          config.optimizer.initial_accumulator_value) == (1e-7, False, 0.0)  # Keras 2
+  assert _lr(config, 0, 80, 2400) == pytest.approx(0.0005)
+  assert _lr(config, 320, 80, 2400) == pytest.approx(0.008)  # step_size 4 x 80
+  spec = module.__doc__.split("--sweep='", 1)[1].split("'", 1)[0]
+  variants = sweep.parse_sweeps(config, [spec])
+  assert [dict(v) for v in variants] == [
+      {'optimizer.name': n, 'optimizer.rho': r}
+      for n, r in [('rmsprop', 0.9), ('adagrad', 0.9), ('adadelta', 0.95), ('adam', 0.9)]]
+  for variant in variants:  # each builds
+    c = config.copy_and_resolve_references()
+    for field, value in variant:
+      c.optimizer[field.split('.')[1]] = value
+    optimizers.create_optimizer(c, 80, 2400)
+  assert '0.8693' in module.__doc__ and '0.7646' in module.__doc__
+
+
+# ---- seed 002 --------------------------------------------------------------------------
+
+SEED002 = {
+    # name: (model, dropout, (trainable, total params), optimizer, batch, epochs, time decay,
+    #        augment, max-norm kernels, init_from)
+    'seed002_large': ('large_cnn', '', (2_915_114, 2_915_114), 'sgd', 64, 25, 0.01 / 25, '',
+                      ['Dense_0/kernel', 'Dense_1/kernel'], ''),
+    'seed002_large_100': ('large_cnn', '', (2_915_114, 2_915_114), 'sgd', 64, 100, 0.01 / 100,
+                          '', ['Dense_0/kernel', 'Dense_1/kernel'], ''),
+    'seed002_large_less_dropout': ('large_cnn', '0.2,0,0,0,0.2,0.2', (2_915_114, 2_915_114),
+                                   'sgd', 64, 25, 0.01 / 25, '',
+                                   ['Dense_0/kernel', 'Dense_1/kernel'], ''),
+    # Summaries: wide 1,172,410 (seed002 lines 632, 844), bn 685,354 / 684,458 (1022-1023).
+    'seed002_wide': ('wide_cnn', '0', (1_172_410, 1_172_410), 'adam', 128, 100, None, '', [],
+                     ''),
+    'seed002_wide_augment': ('wide_cnn', '0', (1_172_410, 1_172_410), 'adam', 128, 200, None,
+                             'zoom(0.2)|flip_lr', [], 'runs/seeds/seed002_wide'),
+    'seed002_wide_dropout_augment': ('wide_cnn', '', (1_172_410, 1_172_410), 'adam', 128, 100,
+                                     None, 'zoom(0.2)|flip_lr', [], ''),
+    'seed002_bn_augment': ('bn_cnn', '', (684_458, 685_354), 'sgd', 64, 50, 0.01 / 50,
+                           'translate(0.1)|flip_lr', [], ''),
+}
+
+
+@pytest.mark.parametrize('name', sorted(SEED002))
+def test_seed002_protocol(name):
+  (model, dropout, params, optimizer, batch, epochs, decay, spec, max_norm,
+   init_from) = SEED002[name]
+  config = _config(name)
+  assert (config.model.name, config.model.dropout) == (model, dropout)
+  assert (config.optimizer.name, config.batch_size, config.num_epochs) == (
+      optimizer, batch, epochs)
+  assert (config.augment, config.init_from) == (spec, init_from)
+  if optimizer == 'sgd':  # SGD(lr=0.01, momentum=0.9, decay=0.01/epochs, nesterov=False)
+    assert (config.optimizer.lr, config.optimizer.momentum, config.optimizer.nesterov,
+            config.schedule.name) == (0.01, 0.9, False, 'time_based')
+    assert config.schedule.time_decay == pytest.approx(decay)
+  else:  # Keras 2's 'adam'
+    assert (config.optimizer.lr, config.optimizer.eps, config.schedule.name) == (
+        0.001, 1e-7, 'constant')
+  assert _param_counts(config, (1, 32, 32, 3), 10) == params
+  if max_norm:
+    assert (config.optimizer.max_norm, config.optimizer.max_norm_axes) == (3.0, 'keras')
+    assert _max_norm_kernels(config, (1, 32, 32, 3), 10) == max_norm
+  else:
+    assert config.optimizer.max_norm == 0.0
+  if spec:
+    from cnnlab import augment  # pylint: disable=g-import-not-at-top
+    augment.create_pipeline(spec)
+
+
+def test_seed002_less_dropout_keeps_the_seeds_three_dropout_layers():
+  config = _config('seed002_large_less_dropout')
+  layers = models.from_config(config.model, 10).layers
+  kinds = [kind for kind, _ in layers if kind != 'bn']
+  # Dropout .2 after the first conv and after each hidden dense layer (seed002 lines 461-475).
+  assert [rate for kind, rate in layers if kind == 'drop'] == [0.2, 0.2, 0.2]
+  assert kinds[:2] == ['conv', 'drop'] and kinds[-4:] == ['dense', 'drop', 'dense', 'drop']
+
+
+# ---- seed 003 --------------------------------------------------------------------------
+
+SEED003 = {
+    # name: (model, (trainable, total params), optimizer, lr, schedule, augment)
+    # Summaries: brief 804,037 / 803,973 (seed003 line 320), deeper 257,221 / 257,029 (684-686).
+    'seed003_brief': ('fashion_brief', (803_973, 804_037), 'adam', 0.001, 'constant', ''),
+    'seed003_deeper': ('fashion_deep', (257_029, 257_221), 'adam', 0.001, 'constant', ''),
+    'seed003_affine': ('fashion_deep', (257_029, 257_221), 'adam', 0.001, 'constant',
+                       'rotate(8)|zoom(0.1)|shear(0.3)|translate(0.08)|flip_ud'),
+    'seed003_elastic_sgdr': ('fashion_deep', (257_029, 257_221), 'adamax', 0.006, 'sgdr',
+                             'translate(0, 2)|flip_lr|elastic(alpha=(10, 12), sigma=4)'),
+    'seed003_adamax': ('fashion_deep', (257_029, 257_221), 'adamax', 0.001, 'constant', ''),
+}
+
+
+@pytest.fixture(scope='module')
+def seed003_file(tmp_path_factory):
+  """A .npy in the seed's format: a dict of features (N, 28, 28) and float targets 1.0..5.0."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  target = np.repeat(np.arange(1.0, 6.0), 12)  # 60 images, 12 per class
+  features = rng.integers(0, 60, (60, 28, 28)).astype(np.uint8)
+  for k in range(5):  # a class-dependent bright bar, so there is something to learn
+    features[target == k + 1, 4 * k + 2:4 * k + 6, 4:24] = 220
+  path = tmp_path_factory.mktemp('seed003') / 'fashion_mnist_dataset_train.npy'
+  np.save(path, {'features': features, 'target': target})
+  return str(path)
+
+
+@pytest.mark.parametrize('name', sorted(SEED003))
+def test_seed003_protocol_and_a_tiny_run(name, seed003_file, tmp_path):
+  import json  # pylint: disable=g-import-not-at-top
+  from cnnlab import train  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  model, params, optimizer, lr, schedule, spec = SEED003[name]
+  config = _config(name)
+  # The seed's data and split: the .npy arrays, 80/10/10; batch 128, 100 epochs.
+  assert (config.data.name, config.data.val_fraction, config.data.test_fraction) == (
+      'arrays', 0.1, 0.1)
+  assert (config.batch_size, config.num_epochs, config.model.name) == (128, 100, model)
+  assert (config.optimizer.name, config.optimizer.lr, config.optimizer.eps,
+          config.schedule.name, config.augment) == (optimizer, lr, 1e-7, schedule, spec)
+  assert _param_counts(config, (1, 28, 28, 1), 5) == params
+  if schedule == 'sgdr':  # CosineAnneal(max_lr=0.006, min_lr=0.001, T=10, T_mul=1), 375 steps
+    assert [_lr(config, s, 375, 37_500) for s in (0, 1875, 3749, 3750, 7500)] == pytest.approx(
+        [0.006, 0.0035, 0.001, 0.006, 0.006], abs=1e-6)
+  # One epoch on a generated file in the seed's format: 50 train / 5 val / 5 test images.
+  config.data.dir = seed003_file
+  config.num_epochs = 1
+  config.batch_size = 10
+  config.eval_batch_size = 10
+  config.log_every_steps = 1
+  config.report = False
+  workdir = str(tmp_path / name)
+  train.train_and_evaluate(config, workdir)
+  records = [r for r in history.read(workdir) if 'val_accuracy' in r]
+  assert len(records) == 1 and 0.0 <= records[0]['val_accuracy'] <= 1.0
+  with open(os.path.join(workdir, 'eval_test.json')) as f:
+    assert json.load(f)['count'] == 5  # the test part, once, at the end
+  meta = workdir_lib.read_meta(workdir)
+  assert meta['data']['num_test'] == 5
+  assert '5.0' in json.dumps(meta)  # the seed's original targets are kept
+
+
+# ---- benchmarks/seeds.py -------------------------------------------------------------------
+
+SEED_TEXTS = os.path.join(os.path.dirname(REPO), 'shared', 'seeds')
+
+
+def _formats(value):
+  return {f'{value:.4f}', f'{value:g}', f'{value * 100:.2f}'}
+
+
+def test_seeds_table_names_configs_that_quote_the_number_read_at_that_line():
+  import re  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  sys.path.insert(0, os.path.join(REPO, 'benchmarks'))
+  try:
+    seeds = importlib.import_module('seeds')
+  finally:
+    sys.path.pop(0)
+  for name, (value, epoch, what) in seeds.SEEDS.items():
+    module = importlib.import_module(f'configs.seeds.{name}')  # a config exists
+    assert any(f in module.__doc__ for f in _formats(value)), (name, value)
+    match = re.search(r'(seed\d{3}) lines? (\d+)', what)
+    assert match and epoch > 0, (name, what)
+    if not os.path.isdir(SEED_TEXTS):
+      continue  # the seed notebooks are not beside this checkout
+    path = [os.path.join(SEED_TEXTS, f) for f in os.listdir(SEED_TEXTS)
+            if f.startswith(match.group(1) + '_')][0]
+    with open(path) as f:
+      line = f.read().splitlines()[int(match.group(2)) - 1]
+    assert any(f in line for f in _formats(value)), (name, value, line)

@@ -1,0 +1,24 @@
+r"""Seed 003: the deeper model (three convs, BN, dropout; 257,221 params), Adam, 100 epochs.
+
+  python -m cnnlab.main --config=configs/seeds/seed003_deeper.py \
+      --workdir=runs/seeds/seed003_deeper --config.data.dir=<fashion_mnist_dataset_train.npy>
+
+Seed 003 (lines 632-686; protocol: configs/seeds/seed003_common.py): Conv32
+'same', pool, BN, Conv64 'same', Dropout .25, pool, Conv64 'same', BN,
+Dropout .25, Flatten, Dense 64, Dense 5 (fashion_deep; summary: 257,221
+params, 257,029 trainable, lines 684-686); Adam, batch 128 (tables, lines
+1972 and 1984). Its log runs 100 epochs (line 933, "Epoch 100/100"; its table
+says 80, line 1960). It printed val accuracy 0.9195 after epoch 100 (line
+934) and test accuracy 91.77% (print_accuracy, line 961; the cell after
+training re-evaluates the brief model, 0.8957 again, line 942).
+cnnlab: not run here: needs the seed's .npy (MEASURED_seed003_deeper)
+
+The cell that compiles this model is not in the rendering (its loss may
+repeat the brief model's from_logits quirk); cnnlab uses its own
+cross-entropy on logits and its stratified 80/10/10 split.
+"""
+from configs.seeds import seed003_common
+
+
+def get_config():
+  return seed003_common.get_config('fashion_deep')

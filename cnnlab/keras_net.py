@@ -186,9 +186,15 @@ LAYER_TYPES = tuple(sorted(WITH_STATE + tuple(STATELESS)))
 
 
 def _keras_relu(x, max_value, negative_slope, threshold):
-  """keras.layers.ReLU: x above threshold, negative_slope * (x - threshold) below, capped."""
-  y = jnp.where(x >= threshold, x, negative_slope * (x - threshold))
-  return y if max_value is None else jnp.minimum(y, max_value)
+  """keras.layers.ReLU, as keras.activations.relu computes it.
+
+  x above threshold (0 below), capped at max_value, minus
+  negative_slope * relu(threshold - x).
+  """
+  y = jnp.where(x > threshold, x, 0.0) if threshold else nn.relu(x)
+  if max_value is not None:
+    y = jnp.clip(y, 0.0, max_value)
+  return y - negative_slope * nn.relu(threshold - x) if negative_slope else y
 
 
 def parse_layers(keras_layers: str) -> List[Dict[str, Any]]:

@@ -37,6 +37,9 @@ FLAGS = flags.FLAGS
 # The base config of this checkout: the imported run is recorded with every field.
 BASE_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'configs', 'base.py')
+# config.data.dir of an import without --data_dir: `evaluate --workdir` alone
+# then says it has no data of its own instead of reading the current directory.
+NO_DATA = '(none: imported from a Keras file; evaluate with --data_dir)'
 
 
 def define_flags():
@@ -100,6 +103,7 @@ def import_model(model_path: str, workdir: str, config, class_names: Sequence[st
   from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
 
   workdir = os.path.abspath(workdir)
+  data_dir = os.path.abspath(data_dir) if data_dir else ''
   if os.path.exists(os.path.join(workdir, workdir_lib.META_FILE)) or os.path.isdir(
       os.path.join(workdir, checkpoints.LATEST_DIR)):
     raise UserError(f'{workdir!r} already holds a run: import into a new --workdir')
@@ -112,7 +116,7 @@ def import_model(model_path: str, workdir: str, config, class_names: Sequence[st
   config.model.keras_layers = json.dumps(keras_model.layers, separators=(',', ':'))
   config.model.preprocess = preprocess
   config.data.channels = shape[2]
-  config.data.dir = data_dir
+  config.data.dir = data_dir or NO_DATA
   config.augment = ''  # the model sees x / 255 (and its preprocess), nothing else
 
   # The class count is the file's: the output's width.

@@ -288,4 +288,9 @@ class KerasNet(nn.Module):
       if not (i == len(layers) - 1 and act == 'softmax'):  # likewise on the output layer
         y = activation(act)(y)
       values[name] = y
-    return values[layers[-1]['name']]
+    logits = values[layers[-1]['name']]
+    if self.num_classes and logits.shape[-1] != self.num_classes:
+      raise UserError(f'the Keras model gives {logits.shape[-1]} outputs and does not end in a '
+                      f'Dense layer that could be given {self.num_classes}: train it on data '
+                      f'with {logits.shape[-1]} classes')
+    return logits

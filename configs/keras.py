@@ -26,6 +26,6 @@ def get_config(workdir: str = ''):
   for field in ('name', 'keras_layers', 'preprocess', 'frozen_batchnorm'):
     config.model[field] = imported['model'][field]
   config.data.channels = imported['data']['channels']
-  config.data.dir = imported['data']['dir'] or config.data.dir
+  config.data.dir = meta['data']['dir'] or config.data.dir  # --data_dir of the import, if given
   config.init_from = os.path.abspath(workdir)
   return config

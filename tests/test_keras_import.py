@@ -236,6 +236,9 @@ def test_the_workdir_describes_its_network(saved, tmp_path):
   assert meta['class_names'] == ['0', '1', '2'] and meta['config']['model']['preprocess'] == 'unit'
   with pytest.raises(UserError, match='already holds a run'):
     import_keras.import_model(saved['paths']['functional', 'keras'], workdir, _base_config())
+  from cnnlab import evaluate  # pylint: disable=g-import-not-at-top
+  with pytest.raises(UserError, match='imported from a Keras file; evaluate with --data_dir'):
+    evaluate.load_eval_data(inference.load_run(workdir), '', '', 'test', 0)
 
 
 def test_command_then_evaluate_equals_keras_evaluate(saved, tmp_path):
@@ -354,3 +357,20 @@ def test_finetune_from_the_imported_workdir(saved, tmp_path):
   np.testing.assert_array_equal(tuned.state.params['conv_a']['kernel'],
                                 source.state.params['conv_a']['kernel'])  # frozen
   assert not np.array_equal(tuned.state.params['fc']['kernel'], source.state.params['fc']['kernel'])
+
+
+def test_importing_needs_no_tensorflow(saved, tmp_path):
+  """The reader and the import run without TensorFlow or Keras loaded (README: why)."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  from conftest import REPO  # pylint: disable=g-import-not-at-top
+  code = ('import sys\n'
+          'from cnnlab import import_keras\n'
+          'from configs import base\n'
+          f'import_keras.import_model({saved["paths"]["functional", "keras"]!r}, '
+          f'{str(tmp_path / "w")!r}, base.get_config())\n'
+          'print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))\n')
+  result = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=REPO), timeout=240)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.strip().splitlines()[-1] == '[]'

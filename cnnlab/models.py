@@ -15,6 +15,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from cnnlab import backbones
+from cnnlab import keras_net
 from cnnlab.core.errors import UserError
 from cnnlab.core.registry import Registry
 
@@ -411,6 +413,16 @@ class Airbench(nn.Module):
 MODELS.add('airbench', Airbench)
 
 
+# ---- Keras files and ImageNet backbones ----------------------------------------
+# A network read from a Keras file by cnnlab.import_keras (its layer list in
+# config.model.keras_layers; cnnlab/keras_net.py).
+MODELS.add('keras', keras_net.KerasNet)
+# keras.applications' VGG16 and ResNets with a new head (cnnlab/backbones.py):
+# 14,714,688 / 23,587,712 / 42,658,176 / 58,370,944 params without the head.
+for _backbone in backbones.BACKBONES:
+  MODELS.add(_backbone, functools.partial(backbones.Transfer, backbone=_backbone))
+
+
 def create_model(name: str, num_classes: int, **options) -> nn.Module:
   """The registered model `name` with a `num_classes`-way head.
 
@@ -452,3 +464,13 @@ def fit_params(model: nn.Module, params, images):
   """params after the model's own data-fitted initialisation (if it has one)."""
   fit = getattr(model, 'fit_params', None)
   return params if fit is None else fit(params, images)
+
+
+def pretrained(model: nn.Module, params, batch_stats):
+  """(params, batch_stats) with the model's pretrained weights loaded, if it has any.
+
+  The ImageNet backbones read config.model.backbone_weights here, when a run
+  starts (a resumed run restores its own checkpoint instead).
+  """
+  load = getattr(model, 'load_pretrained', None)
+  return (params, batch_stats) if load is None else load(params, batch_stats)

@@ -59,11 +59,15 @@ def with_lookahead(state: TrainState, settings: Optional[lookahead.Settings]) ->
 
 def fit_model(state: TrainState, model, train_images: np.ndarray,
               pipeline: augment.Pipeline, seed: int) -> TrainState:
-  """Sets the parameters a model fits from data (airbench's whitening conv).
+  """Sets the parameters a model brings or fits from data before training.
 
-  They are fitted on up to models.FIT_IMAGES training images (a seeded random
+  Pretrained weights first (models.pretrained: an ImageNet backbone's
+  model.backbone_weights), then the data-fitted ones (airbench's whitening
+  conv), fitted on up to models.FIT_IMAGES training images (a seeded random
   subset), as the model will see them: through the eval pipeline.
   """
+  params, batch_stats = models.pretrained(model, state.params, state.batch_stats)
+  state = state.replace(params=params, batch_stats=batch_stats)
   if not hasattr(model, 'fit_params'):
     return state
   rows = np.random.default_rng(seed).permutation(len(train_images))[:models.FIT_IMAGES]

@@ -203,6 +203,40 @@ def get_config():
   # Compute dtype of the models that take one (airbench): 'bfloat16' on a GPU
   # (BatchNorm and parameters stay float32); '' = float32.
   config.model.dtype = ''
+  # Model 'keras': the layer list cnnlab.import_keras read from a Keras file
+  # (JSON), kept in the config so a workdir describes its own network.
+  config.model.keras_layers = ''
+  # How the model's input is made from the pipeline's pixels / 255 (keras,
+  # vgg16, resnet*): 'unit' (x / 255, as the seed notebooks fed Keras), 'raw'
+  # (0..255), 'tf' ([-1, 1]), 'caffe' (BGR minus the ImageNet mean: Keras'
+  # preprocess_input for VGG16 and the ResNets), 'torch'; '' = the model's own
+  # ('unit' for keras, 'caffe' for the ImageNet backbones).
+  config.model.preprocess = ''
+  # vgg16 / resnet50 / resnet101 / resnet152: a Keras notop weights file
+  # (keras.applications' *_notop.h5, see the README) loaded by layer name when
+  # a run starts; '' = Keras' random init. A bare name is also looked up in ~/.keras/models/.
+  config.model.backbone_weights = ''
+  # The side the ImageNet backbones' input is brought to (seed 003 pads
+  # Fashion-MNIST's 28 to 32, their smallest input); None = the images' own.
+  config.model.input_size = ml_collections.config_dict.placeholder(int)
+  # How: 'pad' (zeros around, centred, as seed 003's tf.pad) or a resize
+  # ('nearest', 'bilinear', 'bicubic'); '' = 'pad'.
+  config.model.resize_method = ''
+  # After the backbone, as Keras' pooling argument: 'flatten' (seed 003's
+  # Flatten), 'avg', 'max'; '' = 'flatten'.
+  config.model.pooling = ''
+  # Hidden Dense+relu layers of the backbones' new head (seed 003: (1000,)
+  # on ResNet152, (4096, 4096) on VGG16); () = straight to the classes.
+  config.model.head_widths = ()
+  # Dropout after each hidden head layer (seed 003's VGG head: 0.5); None = none.
+  config.model.head_dropout = ml_collections.config_dict.placeholder(float)
+  # Regex over layer paths ('backbone/conv1_bn', an imported model's
+  # 'batch_normalization') whose BatchNorm acts as Keras' trainable=False:
+  # it normalises with its moving statistics and never updates them, in
+  # training too. '' = cnnlab's default: training normalises with batch
+  # statistics and updates the moving ones, even under config.freeze. Keras'
+  # frozen base is freeze='^backbone/' with frozen_batchnorm='^backbone/'.
+  config.model.frozen_batchnorm = ''
 
   # ---- input transforms ---------------------------------------------------
   # Training-time augmentation pipeline in the cnnlab.augment mini-language,

@@ -11,12 +11,14 @@ Layers, bottom to top (a module imports only from its own layer or below):
                 it imports nothing else of cnnlab
   1 base        figures, step_figures, tensorboard, lookahead
   2 parts       input_pipeline, augment (the package), models, schedules,
-                optimizers, tta, finetune
+                optimizers, tta, finetune, keras_import (Keras files read),
+                keras_net (a model from a Keras layer list), backbones
   3 steps       steps (pure train/eval steps), batches (where a step's batch
                 comes from), report (tables and figures of finished evaluations)
   4 use         inference, train (the loop)
   5 commands    main, evaluate, predict, summary, show_data, lr_find, sweep,
-                augment_preview, schedule_preview, api (the notebook API)
+                augment_preview, schedule_preview, api (the notebook API),
+                import_keras
 seq2seq is the second lab: it imports cnnlab.core, cnnlab.optimizers and
 cnnlab.schedules (pure: config sections in, optax objects out; the same
 fields mean the same in both labs) and itself, and cnnlab never imports it. The loop (cnnlab.train) is imported only
@@ -36,12 +38,13 @@ LAYERS = [
     ['cnnlab', 'cnnlab.figures', 'cnnlab.step_figures', 'cnnlab.tensorboard', 'cnnlab.lookahead'],
     ['cnnlab.input_pipeline', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
      'cnnlab.optimizers', 'cnnlab.tta', 'cnnlab.finetune', 'cnnlab.batches',
+     'cnnlab.keras_import', 'cnnlab.keras_net', 'cnnlab.backbones',
      'seq2seq', 'seq2seq.input_pipeline', 'seq2seq.models'],
     ['cnnlab.steps', 'cnnlab.report', 'cnnlab.batches'],
     ['cnnlab.inference', 'cnnlab.train', 'seq2seq.train'],
     ['cnnlab.main', 'cnnlab.evaluate', 'cnnlab.predict', 'cnnlab.summary', 'cnnlab.show_data',
      'cnnlab.lr_find', 'cnnlab.sweep', 'cnnlab.augment_preview', 'cnnlab.schedule_preview',
-     'cnnlab.api', 'seq2seq.main'],
+     'cnnlab.api', 'cnnlab.import_keras', 'seq2seq.main'],
 ]
 SEQ2SEQ_MAY_IMPORT = ('seq2seq', 'cnnlab.core', 'cnnlab.optimizers', 'cnnlab.schedules')
 RUNS_THE_LOOP = {'cnnlab.main', 'cnnlab.sweep', 'cnnlab.api'}

@@ -30,7 +30,17 @@ EXPECTED = [
     # airbench94 (64/256/256): params include the 288 fitted, frozen whitening
     # weights; PyTorch's count adds 1,152 frozen BatchNorm scales (1,972,792).
     ('airbench', CIFAR, 10, 1_973_944, 1_971_640),
+    # keras.applications' bases (include_top=False) as Keras counts them, plus
+    # Flatten + Dense(10) on their 1x1 output: VGG16 14,714,688 + 5,130;
+    # ResNet50 / 101 / 152 23,587,712 / 42,658,176 / 58,370,944 + 20,490.
+    ('vgg16', CIFAR, 10, 14_719_818, 14_719_818),
+    ('resnet50', CIFAR, 10, 23_608_202, 23_555_082),
+    ('resnet101', CIFAR, 10, 42_678_666, 42_573_322),
+    ('resnet152', CIFAR, 10, 58_391_434, 58_240_010),
 ]
+# Models with no network of their own: 'keras' is built from a Keras file's
+# layer list (tests/test_keras_import.py, tests/test_keras_net.py).
+FROM_FILES = ('keras',)
 
 
 def count(tree):
@@ -47,7 +57,7 @@ def test_parameter_counts(name, shape, classes, total, trainable):
 
 
 def test_every_registered_model_is_covered():
-  assert sorted(name for name, *_ in EXPECTED) == models.MODELS.names()
+  assert sorted([name for name, *_ in EXPECTED] + list(FROM_FILES)) == models.MODELS.names()
 
 
 def test_forward_shapes_and_dropout_switch():
@@ -64,8 +74,8 @@ def test_forward_shapes_and_dropout_switch():
 
 def test_unknown_model_lists_known_names():
   with pytest.raises(UserError) as e:
-    models.create_model('vgg16', 10)
-  assert "Unknown model 'vgg16'" in str(e.value)
+    models.create_model('vggg', 10)  # (vgg16 exists: cnnlab.backbones)
+  assert "Unknown model 'vggg'" in str(e.value)
   assert 'resnet20' in str(e.value) and "Did you mean 'vgg'" in str(e.value)
 
 

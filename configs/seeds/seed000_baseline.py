@@ -7,7 +7,7 @@ Seed 000 compiles `optimizers.SGD(lr=0.001)` (momentum 0, line 291), batch
 500, 300 epochs (lines 286-303), and printed val_categorical_accuracy 0.5586
 after epoch 300 (line 907; its val overlaps its training set, see
 seed000_common).
-cnnlab: MEASURED_seed000_baseline
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 
 The seed's LR range test (lines 1117-1229) then continued from these trained
 weights with bckenstler's CyclicLR as a linear ramp: base_lr 0.001 to max_lr

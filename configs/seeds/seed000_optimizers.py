@@ -24,7 +24,7 @@ RMSprop's result, then Adadelta, then Adam. The final evaluation, labelled
 it printed val accuracy 0.8693 (line 1421; val overlaps train, see
 seed000_common) and test accuracy 0.7646 (line 1424, on the 10,000 test
 images).
-cnnlab: MEASURED_seed000_optimizers
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 
 cnnlab deliberately differs: every optimizer starts from the same CLR
 checkpoint (config.init_from; run configs/seeds/seed000_clr.py first), so

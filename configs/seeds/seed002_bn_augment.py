@@ -12,7 +12,7 @@ ImageDataGenerator(horizontal_flip=True, width_shift_range=0.1,
 height_shift_range=0.1), batch 64 (steps_per_epoch = 50,000 // 64), 50
 epochs; it printed val accuracy 0.8315 after epoch 50 (line 1058, on the
 test split). Keras shifts, then flips, as the spec does (fill mode nearest).
-cnnlab: MEASURED_seed002_bn_augment
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_common
 

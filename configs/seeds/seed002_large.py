@@ -12,7 +12,7 @@ computed from those layers: the cell's summary() printed nothing.
 The seed printed no number for this run: the cell is "In []:" with no
 output (never run in the rendering); its text claims "an accuracy of about
 80%" (line 253). Not in benchmarks/seeds.py's table for that reason.
-cnnlab: MEASURED_seed002_large
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_common
 

@@ -7,7 +7,7 @@ Seed 002 (lines 259-293) rebuilds the large model and trains it with
 SGD(lr=0.01, momentum=0.9, decay=0.01/100), batch 64, 100 epochs; it printed
 val accuracy 0.8248 after epoch 100 (line 435, on the test split; "82.48%",
 line 454; its own evaluate() cell failed with a NameError, line 451).
-cnnlab: MEASURED_seed002_large_100
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_common
 from configs.seeds import seed002_large

@@ -10,7 +10,7 @@ large_cnn's six dropout layers in order; SGD(lr=0.01, momentum=0.9,
 decay=0.01/25), batch 64, 25 epochs, max-norm 3 on the dense layers as
 before. It printed val accuracy 0.7431 after epoch 25 (line 585, on the
 test split; "Accuracy: 74.31%", line 586).
-cnnlab: MEASURED_seed002_large_less_dropout
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_large
 

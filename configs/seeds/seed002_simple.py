@@ -15,7 +15,7 @@ max_norm_axes='keras') on the three layers named, not on the output layer.
 cnnlab's protocol differs where it must: the test split is not available
 here, so 5,000 training images (stratified, seeded) validate and 45,000 train
 (1,406 steps of 32 per epoch, the decay per step as Keras counts it).
-cnnlab: MEASURED_seed002_simple
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs import base
 

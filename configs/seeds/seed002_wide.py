@@ -9,7 +9,7 @@ Seed 002 (lines 593-613): Conv48 'same', Conv48 'valid', pool, the same with
 `optimizer='adam'` (Keras 2 defaults), batch 128, 100 epochs, validating on
 the test split (protocol: configs/seeds/seed002_common.py). It printed val
 accuracy 0.7807 after epoch 100 (line 704).
-cnnlab: MEASURED_seed002_wide
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_common
 

@@ -10,7 +10,7 @@ ImageDataGenerator(zoom_range=0.2, horizontal_flip=True), batch 128
 steps per epoch, as its warning for the next cell says, line 850), 200
 epochs, Adam continuing; it printed val accuracy 0.8324 after epoch 200
 (line 780, on the test split).
-cnnlab: MEASURED_seed002_wide_augment
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 
 cnnlab starts from seed002_wide's best checkpoint (config.init_from: run
 configs/seeds/seed002_wide.py first) with a fresh Adam state (the seed's

@@ -10,7 +10,7 @@ registered; summary: 1,172,410 params, line 844), a fresh model,
 horizontal_flip=True), batch 128 (390 steps per epoch, line 850), 100
 epochs; it printed val accuracy 0.8342 after epoch 100 (line 908, on the
 test split; "83.42%", line 938).
-cnnlab: MEASURED_seed002_wide_dropout_augment
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_common
 

@@ -11,7 +11,7 @@ printed val 0.9195, line 934, with Adam) and seed003_elastic_sgdr (val
 0.9133, line 1866). Adamax at tf.keras' defaults: lr 0.001, b1 0.9, b2
 0.999, epsilon 1e-7; batch 128, 100 epochs (protocol:
 configs/seeds/seed003_common.py).
-cnnlab: not run here: needs the seed's .npy (MEASURED_seed003_adamax)
+cnnlab: not run here: needs the seed's .npy
 """
 from configs.seeds import seed003_common
 

@@ -10,7 +10,7 @@ relu, Dense 5 softmax (summary: 804,037 params, 803,973 trainable, line
 accuracy 0.8932 after epoch 100 (line 567) and test accuracy 0.8957
 (line 575; "Val Set Accuracy 89.32", "Test Set Accuracy 89.57", lines
 589-598).
-cnnlab: not run here: needs the seed's .npy (MEASURED_seed003_brief)
+cnnlab: not run here: needs the seed's .npy
 
 Where cnnlab differs: the seed's loss is
 SparseCategoricalCrossentropy(from_logits=Tru... (cut off in the

@@ -11,7 +11,7 @@ params, 257,029 trainable, lines 684-686); Adam, batch 128 (tables, lines
 says 80, line 1960). It printed val accuracy 0.9195 after epoch 100 (line
 934) and test accuracy 91.77% (print_accuracy, line 961; the cell after
 training re-evaluates the brief model, 0.8957 again, line 942).
-cnnlab: not run here: needs the seed's .npy (MEASURED_seed003_deeper)
+cnnlab: not run here: needs the seed's .npy
 
 The cell that compiles this model is not in the rendering (its loss may
 repeat the brief model's from_logits quirk); cnnlab uses its own

@@ -21,7 +21,7 @@ protocol: configs/seeds/seed003_common.py), all three changes at once:
 It printed val accuracy 0.9133 after epoch 100 (line 1866) and test
 accuracy 0.9132 (line 1875; print_accuracy: val 91.33, test 91.32, lines
 1894-1902).
-cnnlab: not run here: needs the seed's .npy (MEASURED_seed003_elastic_sgdr)
+cnnlab: not run here: needs the seed's .npy
 
 What cannot be read: the elastic sigma is cut off in the rendering (line
 1529); cnnlab uses sigma=4 (Simard's value and the op's default), a choice,

@@ -11,7 +11,7 @@ decoder and a per-step softmax (keras_lstm here), adam (Keras' defaults: lr
 Counting whole answers right by hand on its val set, it printed 0.9806 after
 iteration 39 (Keras' per-character val_acc 0.9950).
 cnnlab adds 5,000 test problems disjoint from both, only reported.
-cnnlab: MEASURED_subtraction
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seq2seq import base
 

@@ -8,7 +8,7 @@ Seed 004 trains its best network (d) with Keras' ImageDataGenerator
 mode 'nearest'), Adadelta, batch 300, 20 epochs, and printed val accuracy
 0.7055 (on the 10,000 test images). Protocol otherwise as
 configs/seeds/seed004_common.py.
-cnnlab: MEASURED_vgg_augment
+cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed004_common
 

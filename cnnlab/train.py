@@ -66,12 +66,18 @@ def write_report(run: 'Run', state, step: int) -> None:
     if run.main:
       report.curves_only(run.workdir)
     return
-  result = steps.evaluate(state, run.val_ds, run.mesh, run.tta_eval_fn or run.eval_fn,
+  final_evaluation(run, state, run.val_ds, step, report.after_training)
+
+
+def final_evaluation(run: 'Run', state, dataset, step: int, write) -> Dict[str, Any]:
+  """Evaluates `state` on `dataset` (every process); `write` (a cnnlab.report
+  after_* function) writes it up on the main process. Returns the metrics."""
+  result = steps.evaluate(state, dataset, run.mesh, run.tta_eval_fn or run.eval_fn,
                           run.config.eval_batch_size, with_probabilities=True)
   probabilities = result.pop('probabilities')
   if run.main:
-    report.after_training(run.workdir, result, probabilities, run.val_ds, step, run.config,
-                          run.meta)
+    write(run.workdir, result, probabilities, dataset, step, run.config, run.meta)
+  return result
 
 
 def evaluate_test(run: 'Run', state, step: int) -> Optional[Dict[str, Any]]:
@@ -83,13 +89,7 @@ def evaluate_test(run: 'Run', state, step: int) -> Optional[Dict[str, Any]]:
   """
   if not len(run.test_ds.labels):
     return None
-  result = steps.evaluate(state, run.test_ds, run.mesh, run.tta_eval_fn or run.eval_fn,
-                          run.config.eval_batch_size, with_probabilities=True)
-  probabilities = result.pop('probabilities')
-  if run.main:
-    report.after_test(run.workdir, result, probabilities, run.test_ds, step, run.config,
-                      run.meta)
-  return result
+  return final_evaluation(run, state, run.test_ds, step, report.after_test)
 
 
 @dataclasses.dataclass

@@ -50,6 +50,8 @@ def row(root, name):
   if not os.path.exists(path):
     return f'| {name} | {seed_value:.4f} (epoch {seed_epoch}) | not run | | | {what} |'
   records = [r for r in read(path) if 'val_accuracy' in r]
+  if not records:
+    return f'| {name} | {seed_value:.4f} (epoch {seed_epoch}) | running, no evaluation yet | | | {what} |'
   by_epoch = {round(r['epoch']): r for r in records}
   last = records[-1]
   at = by_epoch.get(seed_epoch, last)

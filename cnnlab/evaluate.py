@@ -59,7 +59,8 @@ def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: i
   dataset = input_pipeline.load_dataset(data_config, split)
   name = (os.path.splitext(os.path.basename(os.path.normpath(data_dir)))[0]
           if data_dir else f'{data_name}_{split}')
-  return name, inference.align_labels(run, dataset)
+  source = f'--data_dir={data_dir!r}' if data_dir else f'--data_name={data_name} --split={split}'
+  return name, inference.align_labels(run, dataset, source)
 
 
 def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', split: str = 'test',

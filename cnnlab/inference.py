@@ -6,7 +6,6 @@ from typing import Any, Dict, Optional
 
 import jax
 import ml_collections
-import numpy as np
 
 
 from cnnlab import augment
@@ -76,26 +75,17 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
   return Run(workdir, config, meta, state, int(state.step), pipeline, mesh)
 
 
-def align_labels(run: Run, dataset: input_pipeline.Dataset) -> input_pipeline.Dataset:
+def align_labels(run: Run, dataset: input_pipeline.Dataset,
+                 source: str = 'the evaluation data') -> input_pipeline.Dataset:
   """Re-indexes `dataset`'s labels to the training run's classes (matched by name).
 
   A folder may hold a subset of the training classes; a class the model was
   never trained on is an error naming it.
   """
-  trained = [str(v) for v in run.meta['label_values']]
-  unknown = [c for c in dataset.class_names if c not in trained]
-  if unknown:
-    raise UserError(
-        f'classes {unknown} are not among the {len(trained)} classes the model in '
-        f'{run.workdir!r} was trained on ({", ".join(trained)}): evaluate on data with the '
-        'same class names (folder names, or label values of an arrays file)')
-  index = np.array([trained.index(c) for c in dataset.class_names], np.int32)
   shape = tuple(run.meta['image_shape'])
-  if dataset.image_shape != shape:
-    raise UserError(f'images are {dataset.image_shape} but the model expects {shape}: pass '
-                    f'--image_size={shape[0]} to resize them')
-  return dataclasses.replace(dataset, labels=index[dataset.labels],
-                             class_names=run.class_names, label_values=run.meta['label_values'])
+  return input_pipeline.align_classes(
+      dataset, run.meta['label_values'], run.class_names, shape, source,
+      f'the model in {run.workdir!r}', f'pass --image_size={shape[0]} to resize them')
 
 
 def evaluate(run: Run, dataset: input_pipeline.Dataset, batch_size: Optional[int] = None,

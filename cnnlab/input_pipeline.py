@@ -339,26 +339,27 @@ class Splits(NamedTuple):
   test: Dataset  # data.test_fraction's part: evaluated once, at the end; else empty
 
 
-def align_classes(dataset: Dataset, like: Dataset, source: str) -> Dataset:
-  """`dataset` with its labels re-indexed to `like`'s classes (matched by name).
+def align_classes(dataset: Dataset, label_values: Sequence[Any], class_names: Sequence[str],
+                  image_shape: Tuple[int, ...], source: str, known_as: str,
+                  resize_hint: str) -> Dataset:
+  """`dataset` with its labels re-indexed to the classes `label_values` (matched by name).
 
-  A subset of the classes is fine; a class `like` does not have, or another
-  image shape, is an error naming `source`.
+  A subset of the classes is fine; a class not among them, or another image
+  shape, is an error naming `source` and what it was matched against
+  (`known_as`), with `resize_hint` as the fix for a shape mismatch.
   """
-  known = [str(v) for v in like.label_values]
+  known = [str(v) for v in label_values]
   unknown = [c for c in dataset.class_names if c not in known]
   if unknown:
-    raise UserError(f'{source} has classes {unknown} that the training data does not '
+    raise UserError(f'{source} has classes {unknown} that {known_as} does not '
                     f'({", ".join(known)}): it needs the same class names (folder names, or '
                     'label values of an arrays file)')
-  if dataset.image_shape != like.image_shape:
-    raise UserError(f'{source} holds {dataset.image_shape} images but the training data '
-                    f'{like.image_shape}: set --config.data.image_size (and data.channels) '
-                    'so both load at one size')
+  if dataset.image_shape != tuple(image_shape):
+    raise UserError(f'{source} holds {dataset.image_shape} images but {known_as} '
+                    f'{tuple(image_shape)}: {resize_hint}')
   index = np.array([known.index(c) for c in dataset.class_names], np.int32)
   return dataclasses.replace(dataset, labels=index[dataset.labels],
-                             class_names=list(like.class_names),
-                             label_values=list(like.label_values))
+                             class_names=list(class_names), label_values=list(label_values))
 
 
 def load_val_dir(data_config: ml_collections.ConfigDict, train: Dataset) -> Dataset:
@@ -372,7 +373,10 @@ def load_val_dir(data_config: ml_collections.ConfigDict, train: Dataset) -> Data
   config.name = 'arrays' if path.endswith(('.npz', '.npy')) else 'image_folder'
   config.dir = path
   config.channels = train.image_shape[2]
-  return align_classes(DATASETS.get(config.name)(config, 'val'), train, f'data.val_dir={path!r}')
+  return align_classes(DATASETS.get(config.name)(config, 'val'), train.label_values,
+                       train.class_names, train.image_shape, f'data.val_dir={path!r}',
+                       'the training data', 'set --config.data.image_size (and data.channels) '
+                       'so both load at one size')
 
 
 def load_all_splits(config: ml_collections.ConfigDict) -> Splits:

@@ -66,3 +66,24 @@ def test_step_evaluates_that_checkpoint_not_the_best(arrays_run):
   assert evaluation['loss'] == pytest.approx(expected['loss'], rel=1e-5)
   with pytest.raises(UserError, match=r'no checkpoint at step 9999.*available'):
     inference.load_run(workdir, 9999)
+
+
+def test_data_with_a_class_or_size_the_model_lacks_is_refused_naming_both(arrays_run, tmp_path):
+  from cnnlab import evaluate  # pylint: disable=g-import-not-at-top
+  run = inference.load_run(arrays_run['workdir'])
+  rng = np.random.default_rng(3)
+  subset = np.array([2, 5, 5])  # a subset of the trained classes is fine
+  np.savez(tmp_path / 'subset.npz', images=label_images(subset, rng), labels=subset)
+  _, dataset = evaluate.load_eval_data(run, str(tmp_path / 'subset.npz'), '', 'test', 0)
+  np.testing.assert_array_equal(np.array(ARRAY_LABELS)[dataset.labels], subset)
+  stranger = np.array([2, 9])
+  np.savez(tmp_path / 'stranger.npz', images=label_images(stranger, rng), labels=stranger)
+  with pytest.raises(UserError, match=r"--data_dir=.*stranger.npz.* has classes \['9'\] that "
+                                      r"the model in .* does not"):
+    evaluate.load_eval_data(run, str(tmp_path / 'stranger.npz'), '', 'test', 0)
+  shape = run.meta['image_shape']
+  big = label_images(subset, rng)
+  big = np.concatenate([big, big], axis=1)  # twice as tall
+  np.savez(tmp_path / 'big.npz', images=big, labels=subset)
+  with pytest.raises(UserError, match=rf'holds .* images .* pass --image_size={shape[0]}'):
+    evaluate.load_eval_data(run, str(tmp_path / 'big.npz'), '', 'test', 0)

@@ -1,5 +1,6 @@
 """configs/seeds/: each seed experiment's config states the seed's protocol."""
 import importlib
+import json
 import os
 
 import pytest
@@ -268,23 +269,61 @@ def _formats(value):
   return {f'{value:.4f}', f'{value:g}', f'{value * 100:.2f}'}
 
 
-def test_seeds_table_names_configs_that_quote_the_number_read_at_that_line():
-  import re  # pylint: disable=g-import-not-at-top
+def _import_seeds_table():
   import sys  # pylint: disable=g-import-not-at-top
   sys.path.insert(0, os.path.join(REPO, 'benchmarks'))
   try:
-    seeds = importlib.import_module('seeds')
+    return importlib.import_module('seeds')
   finally:
     sys.path.pop(0)
+
+
+def _seed_line(seed, line_number):
+  path = [os.path.join(SEED_TEXTS, f) for f in os.listdir(SEED_TEXTS)
+          if f.startswith(seed + '_')][0]
+  with open(path) as f:
+    return f.read().splitlines()[line_number - 1]
+
+
+def test_seeds_table_names_configs_that_quote_the_number_read_at_that_line():
+  import re  # pylint: disable=g-import-not-at-top
+  seeds = _import_seeds_table()
   for name, (value, epoch, what) in seeds.SEEDS.items():
     module = importlib.import_module(f'configs.seeds.{name}')  # a config exists
-    assert any(f in module.__doc__ for f in _formats(value)), (name, value)
     match = re.search(r'(seed\d{3}) lines? (\d+)', what)
     assert match and epoch > 0, (name, what)
+    if value is None:  # the seed printed no number: the docstring says what it printed
+      continue
+    assert any(f in module.__doc__ for f in _formats(value)), (name, value)
     if not os.path.isdir(SEED_TEXTS):
       continue  # the seed notebooks are not beside this checkout
-    path = [os.path.join(SEED_TEXTS, f) for f in os.listdir(SEED_TEXTS)
-            if f.startswith(match.group(1) + '_')][0]
-    with open(path) as f:
-      line = f.read().splitlines()[int(match.group(2)) - 1]
+    line = _seed_line(match.group(1), int(match.group(2)))
     assert any(f in line for f in _formats(value)), (name, value, line)
+
+
+def test_seed_curves_quote_the_val_accuracy_on_that_line():
+  seeds = _import_seeds_table()
+  if not os.path.isdir(SEED_TEXTS):
+    pytest.skip('the seed notebooks are not beside this checkout')
+  for name, curve in seeds.CURVES.items():
+    seed = name.split('_')[0]
+    for epoch, (value, line_number) in curve.items():
+      line = _seed_line(seed, line_number)
+      assert f'val_acc' in line or 'val_categorical_accuracy' in line, (name, epoch, line)
+      assert f'{value:.4f}' in line.split('val_')[-1], (name, epoch, value, line)
+
+
+def test_seeds_table_compares_a_cut_short_run_with_the_seeds_curve(tmp_path):
+  seeds = _import_seeds_table()
+  for name, accuracies in (('seed002_wide', [0.55, 0.61, 0.69]),
+                           ('seed002_wide_s1', [0.57, 0.60, 0.70])):
+    os.makedirs(tmp_path / name)
+    with open(tmp_path / name / 'metrics.jsonl', 'w') as f:
+      for epoch, accuracy in enumerate(accuracies, 1):
+        f.write(json.dumps(dict(epoch=float(epoch), val_accuracy=accuracy,
+                                elapsed_seconds=10.0 * epoch)) + '\n')
+  row = seeds.row(str(tmp_path), 'seed002_wide')
+  # Compared at epoch 3 with the seed's epoch-3 value and its line; both seeds and their mean.
+  assert '| 3: 0.6956 (line 648) | 0.6900, 0.7000; mean 0.6950 (n=2) |' in row, row
+  assert '0.7807 (epoch 100)' in row
+  assert '| not run |' in seeds.row(str(tmp_path), 'seed002_simple')

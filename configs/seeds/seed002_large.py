@@ -11,7 +11,7 @@ decay=0.01/25), batch 64, 25 epochs, validating on the test split
 computed from those layers: the cell's summary() printed nothing.
 The seed printed no number for this run: the cell is "In []:" with no
 output (never run in the rendering); its text claims "an accuracy of about
-80%" (line 253). Not in benchmarks/seeds.py's table for that reason.
+80%" (line 253); benchmarks/seeds.py lists it with no seed number.
 cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
 """
 from configs.seeds import seed002_common

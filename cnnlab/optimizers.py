@@ -59,9 +59,17 @@ def _given(value, name: str, optimizer: str):
   return DEFAULTS[optimizer][0][name] if value is None else value
 
 
+MOMENTUM_STYLES = ('optax', 'keras')
+
+
 @OPTIMIZERS.register('sgd')
 def sgd(config, learning_rate):
   o = config.optimizer
+  if o.get('momentum_style', 'optax') == 'keras' and o.momentum:
+    # Keras: v = m*v - lr*g, then w += v (nesterov: w += m*v - lr*g). Scaling
+    # by the lr before the trace puts the lr inside the velocity.
+    return optax.chain(optax.scale_by_learning_rate(learning_rate),
+                       optax.trace(decay=o.momentum, nesterov=o.nesterov))
   return optax.sgd(learning_rate, momentum=o.momentum or None, nesterov=o.nesterov)
 
 
@@ -458,6 +466,9 @@ def create_optimizer(config: ml_collections.ConfigDict, steps_per_epoch: int,
   for field in ('l2', 'weight_decay', 'grad_clip_norm', 'max_norm'):
     if o[field] < 0:
       raise UserError(f'optimizer.{field}={o[field]} must be >= 0 (0 = off)')
+  if o.get('momentum_style', 'optax') not in MOMENTUM_STYLES:
+    raise UserError(f'optimizer.momentum_style={o.momentum_style!r} is not one of '
+                    f'{MOMENTUM_STYLES}')
   if (o.get('initial_accumulator_value') or 0.0) < 0:
     raise UserError(f'optimizer.initial_accumulator_value={o.initial_accumulator_value} '
                     'must be >= 0')

@@ -23,6 +23,11 @@ def optimizer_config():
   optimizer.momentum = 0.9
   # sgd: Nesterov's look-ahead momentum (ResNet recipes use it; Keras nesterov=True).
   optimizer.nesterov = False
+  # sgd: where the lr enters. 'optax': v = m*v + g, step -lr*v (a schedule rescales
+  # the whole velocity); 'keras': v = m*v - lr*g, step v (Keras 2 and 3: a changed
+  # lr weighs only new gradients). Equal at a constant lr; the seeds' time decay
+  # and SGDR runs need 'keras' to match.
+  optimizer.momentum_style = 'optax'
   # adam, adamw, adamax moment decays (optax and Keras agree on both defaults):
   # b1 averages the gradient (momentum), ~1 / (1 - b1) = 10 steps.
   optimizer.b1 = 0.9

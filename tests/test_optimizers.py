@@ -494,3 +494,24 @@ def test_adagrad_refuses_a_negative_accumulator():
   config.optimizer.initial_accumulator_value = -0.1
   with pytest.raises(UserError, match='initial_accumulator_value=-0.1 must be >= 0'):
     optimizers.create_optimizer(config, 10, 100)
+
+
+@pytest.mark.parametrize('nesterov', [False, True])
+def test_sgd_keras_momentum_style_equals_keras_under_a_decaying_lr(nesterov):
+  # Seed 002: SGD(momentum=0.9, decay=...) with the lr inside Keras' velocity.
+  import keras  # pylint: disable=g-import-not-at-top
+  schedule = keras.optimizers.schedules.InverseTimeDecay(0.05, decay_steps=1, decay_rate=0.3)
+  expected = keras_trajectory(keras.optimizers.SGD(learning_rate=schedule, momentum=0.9,
+                                                   nesterov=nesterov))
+  config = make_config('sgd', lr=0.05, momentum=0.9, nesterov=nesterov,
+                       momentum_style='keras')
+  config.schedule.name = 'time_based'
+  config.schedule.time_decay = 0.3
+  ours = cnnlab_trajectory(config)
+  np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-6)
+  # optax's convention rescales the whole velocity: another trajectory here.
+  config.optimizer.momentum_style = 'optax'
+  assert np.abs(cnnlab_trajectory(config) - expected).max() > 1e-3
+  config.optimizer.momentum_style = 'pytorch'
+  with pytest.raises(UserError, match=r"momentum_style='pytorch' is not one of"):
+    optimizers.create_optimizer(config, 10, 100)

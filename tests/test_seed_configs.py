@@ -170,7 +170,8 @@ def test_seed002_protocol(name):
   assert (config.augment, config.init_from) == (spec, init_from)
   if optimizer == 'sgd':  # SGD(lr=0.01, momentum=0.9, decay=0.01/epochs, nesterov=False)
     assert (config.optimizer.lr, config.optimizer.momentum, config.optimizer.nesterov,
-            config.schedule.name) == (0.01, 0.9, False, 'time_based')
+            config.optimizer.momentum_style, config.schedule.name) == (
+                0.01, 0.9, False, 'keras', 'time_based')
     assert config.schedule.time_decay == pytest.approx(decay)
   else:  # Keras 2's 'adam'
     assert (config.optimizer.lr, config.optimizer.eps, config.schedule.name) == (

@@ -6,7 +6,8 @@ on the 10,000 test images after every epoch ("Train on 50000 samples,
 validate on 10000 samples", e.g. line 113), reporting the last epoch's
 val accuracy. Two recipes:
   * sgd_time_decay: Keras 2's SGD(lr=0.01, momentum=0.9, decay=0.01 / epochs,
-    nesterov=False), i.e. lr / (1 + decay * step) per update;
+    nesterov=False), i.e. lr / (1 + decay * step) per update, the lr inside
+    the velocity as Keras puts it (optimizer.momentum_style='keras');
   * keras_adam: `optimizer='adam'`, Keras 2's Adam defaults (lr 0.001,
     epsilon 1e-7).
 
@@ -25,6 +26,7 @@ def sgd_time_decay(config, epochs: int):
   config.optimizer.lr = 0.01
   config.optimizer.momentum = 0.9
   config.optimizer.nesterov = False
+  config.optimizer.momentum_style = 'keras'  # v = 0.9 v - lr g: the decayed lr inside v
   config.schedule.name = 'time_based'
   config.schedule.time_decay = 0.01 / epochs
   config.num_epochs = epochs

@@ -27,6 +27,7 @@ def get_config():
   config.optimizer.lr = 0.01
   config.optimizer.momentum = 0.9
   config.optimizer.nesterov = False
+  config.optimizer.momentum_style = 'keras'  # v = 0.9 v - lr g: the decayed lr inside v
   config.optimizer.max_norm = 3.0
   config.optimizer.max_norm_axes = 'keras'
   config.optimizer.max_norm_layers = r'^(Conv_0|Conv_1|Dense_0)/kernel$'

@@ -18,6 +18,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from cnnlab.core.errors import UserError
 from cnnlab.core.registry import Registry
 
 MODELS = Registry('model', 'model.name')
@@ -35,13 +36,26 @@ def keras_lstm_bias(key, shape, dtype=jnp.float32):
   return jnp.zeros(shape, dtype).at[hidden:2 * hidden].set(1.0)
 
 
-def lstm_cell(params, carry: Carry, x_proj: jax.Array) -> Carry:
+def keras2_hard_sigmoid(x: jax.Array) -> jax.Array:
+  """Keras 2's (and tf.keras 1.x's) hard_sigmoid: clip(0.2 x + 0.5, 0, 1).
+
+  Keras 3 redefined hard_sigmoid as relu6(x + 3) / 6; this is the old one,
+  the LSTM gate default before TensorFlow 2.0.
+  """
+  return jnp.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
+# model.recurrent_activation -> the LSTM's gate function.
+GATES = {'sigmoid': jax.nn.sigmoid, 'hard_sigmoid': keras2_hard_sigmoid}
+
+
+def lstm_cell(params, carry: Carry, x_proj: jax.Array, gate=jax.nn.sigmoid) -> Carry:
   """One LSTM step; `x_proj` is the input already times `kernel` plus `bias`."""
   c, h = carry
   z = x_proj + h @ params['recurrent_kernel']
   i, f, g, o = jnp.split(z, 4, axis=-1)
-  c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-  h = jax.nn.sigmoid(o) * jnp.tanh(c)
+  c = gate(f) * c + gate(i) * jnp.tanh(g)
+  h = gate(o) * jnp.tanh(c)
   return c, h
 
 
@@ -75,7 +89,7 @@ class DenseParams(nn.Module):
 
 
 def run_lstm(params, inputs: jax.Array, carry: Optional[Carry] = None,
-             unroll: bool = True) -> Tuple[Carry, jax.Array]:
+             unroll: bool = True, gate=jax.nn.sigmoid) -> Tuple[Carry, jax.Array]:
   """An LSTM over a sequence.
 
   Args:
@@ -83,6 +97,7 @@ def run_lstm(params, inputs: jax.Array, carry: Optional[Carry] = None,
     inputs: float32 [B, T, D].
     carry: initial (c, h), each [B, H]; zeros if None.
     unroll: unroll the (short) time loop: XLA then fuses across steps.
+    gate: the gates' activation (GATES).
 
   Returns:
     The final carry (c, h) and the outputs h, float32 [B, T, H].
@@ -94,7 +109,7 @@ def run_lstm(params, inputs: jax.Array, carry: Optional[Carry] = None,
   x_proj = inputs @ params['kernel'] + params['bias']  # [B, T, 4H]
 
   def step(carry, x):
-    carry = lstm_cell(params, carry, x)
+    carry = lstm_cell(params, carry, x, gate)
     return carry, carry[1]
 
   carry, hs = jax.lax.scan(step, carry, jnp.swapaxes(x_proj, 0, 1), unroll=unroll)
@@ -114,16 +129,18 @@ class KerasLSTM(nn.Module):
   answer_length: int
   hidden_size: int = 128
   unroll: bool = True
+  recurrent_activation: str = 'sigmoid'
 
   @nn.compact
   def __call__(self, inputs: jax.Array, targets: Optional[jax.Array] = None) -> jax.Array:
     del targets
+    gate = GATES[self.recurrent_activation]
     x = jax.nn.one_hot(inputs, self.vocab_size)  # [B, Tq, V]
     encoder = LSTMParams(self.hidden_size, name='encoder')(self.vocab_size)
-    (_, h), _ = run_lstm(encoder, x, unroll=self.unroll)  # h: [B, H]
+    (_, h), _ = run_lstm(encoder, x, unroll=self.unroll, gate=gate)  # h: [B, H]
     repeated = jnp.repeat(h[:, None, :], self.answer_length, axis=1)  # [B, Ta, H]
     decoder = LSTMParams(self.hidden_size, name='decoder')(self.hidden_size)
-    _, ys = run_lstm(decoder, repeated, unroll=self.unroll)  # [B, Ta, H]
+    _, ys = run_lstm(decoder, repeated, unroll=self.unroll, gate=gate)  # [B, Ta, H]
     dense = DenseParams(self.vocab_size, name='dense')(self.hidden_size)
     return ys @ dense['kernel'] + dense['bias']  # [B, Ta, V]
 
@@ -141,13 +158,15 @@ class EncoderDecoder(nn.Module):
   answer_length: int
   hidden_size: int = 128
   unroll: bool = True
+  recurrent_activation: str = 'sigmoid'
 
   @nn.compact
   def __call__(self, inputs: jax.Array, targets: Optional[jax.Array] = None) -> jax.Array:
     v = self.vocab_size
+    gate = GATES[self.recurrent_activation]
     x = jax.nn.one_hot(inputs, v)  # [B, Tq, V]
     encoder = LSTMParams(self.hidden_size, name='encoder')(v)
-    carry, _ = run_lstm(encoder, x, unroll=self.unroll)
+    carry, _ = run_lstm(encoder, x, unroll=self.unroll, gate=gate)
     decoder = LSTMParams(self.hidden_size, name='decoder')(v)
     dense = DenseParams(v, name='dense')(self.hidden_size)
     batch = inputs.shape[0]
@@ -156,12 +175,12 @@ class EncoderDecoder(nn.Module):
     if targets is not None:
       previous = jax.nn.one_hot(targets[:, :-1], v)  # [B, Ta-1, V]
       _, ys = run_lstm(decoder, jnp.concatenate([go, previous], axis=1), carry,
-                       unroll=self.unroll)
+                       unroll=self.unroll, gate=gate)
       return ys @ dense['kernel'] + dense['bias']
 
     def step(state, _):
       carry, previous = state
-      carry = lstm_cell(decoder, carry, previous @ decoder['kernel'] + decoder['bias'])
+      carry = lstm_cell(decoder, carry, previous @ decoder['kernel'] + decoder['bias'], gate)
       logits = carry[1] @ dense['kernel'] + dense['bias']  # [B, V]
       return (carry, jax.nn.one_hot(logits.argmax(-1), v)), logits
 
@@ -177,6 +196,10 @@ MODELS.add('encoder_decoder', EncoderDecoder)
 def create_model(name: str, vocab_size: int, answer_length: int, hidden_size: int,
                  **kwargs) -> nn.Module:
   """The model registered as `name` (UserError listing the known ones otherwise)."""
+  activation = kwargs.get('recurrent_activation', 'sigmoid')
+  if activation not in GATES:
+    raise UserError(f'model.recurrent_activation={activation!r} is not one of '
+                    f'{sorted(GATES)}')
   return MODELS.get(name)(vocab_size=vocab_size, answer_length=answer_length,
                           hidden_size=hidden_size, **kwargs)
 

@@ -77,13 +77,15 @@ def create_model(config: ml_collections.ConfigDict):
   """The model config.model.name, sized for config.operation and num_digits."""
   return _create_model(config.model.name, len(input_pipeline.vocabulary(config.operation)),
                        input_pipeline.answer_length(config.num_digits),
-                       config.model.hidden_size, config.model.unroll)
+                       config.model.hidden_size, config.model.unroll,
+                       config.model.get('recurrent_activation', 'sigmoid'))
 
 
 @functools.lru_cache(maxsize=16)
-def _create_model(name, vocab_size, answer_length, hidden_size, unroll):
+def _create_model(name, vocab_size, answer_length, hidden_size, unroll, recurrent_activation):
   return models.create_model(name, vocab_size=vocab_size, answer_length=answer_length,
-                             hidden_size=hidden_size, unroll=unroll)
+                             hidden_size=hidden_size, unroll=unroll,
+                             recurrent_activation=recurrent_activation)
 
 
 def create_train_state(config: ml_collections.ConfigDict, model, query_length: int,

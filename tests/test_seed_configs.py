@@ -43,6 +43,7 @@ def test_seed004_subtraction_is_the_seeds_keras_setup():
   config = seed004_subtraction.get_config()
   assert (config.operation, config.model.name, config.batch_size, config.num_epochs) == (
       '-', 'keras_lstm', 128, 39)
+  assert config.model.recurrent_activation == 'hard_sigmoid'  # tf.keras 1.x's LSTM
   assert config.reverse_input and not config.reverse_target
   assert (config.optimizer.name, config.optimizer.lr, config.optimizer.grad_clip_norm) == (
       'adam', 1e-3, 0.0)

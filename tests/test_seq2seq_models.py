@@ -70,6 +70,32 @@ def test_run_lstm_matches_the_keras_equations():
     np.testing.assert_allclose(h2, hh, atol=1e-5)
 
 
+def test_hard_sigmoid_gates_equal_a_keras_lstm_with_keras_2s_hard_sigmoid():
+  # Seed 004 ran tf.keras 1.x, whose LSTM gates default to clip(0.2 x + 0.5, 0, 1).
+  import keras as keras_lib  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(1)
+  d, h, t, b = 3, 4, 6, 2
+  p = {'kernel': rng.normal(size=(d, 4 * h)), 'recurrent_kernel': rng.normal(size=(h, 4 * h)),
+       'bias': rng.normal(size=4 * h)}
+  x = rng.normal(size=(b, t, d)).astype(np.float32)
+  keras2_hard_sigmoid = lambda z: keras_lib.ops.clip(0.2 * z + 0.5, 0.0, 1.0)
+  layer = keras_lib.layers.LSTM(h, return_sequences=True, recurrent_activation=keras2_hard_sigmoid)
+  layer.build((b, t, d))
+  layer.set_weights([p['kernel'], p['recurrent_kernel'], p['bias']])
+  expected = keras_lib.ops.convert_to_numpy(layer(x))
+  jp = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), p)
+  _, ys = models.run_lstm(jp, jnp.asarray(x), gate=models.GATES['hard_sigmoid'])
+  np.testing.assert_allclose(ys, expected, atol=1e-5)
+  _, sigmoid_ys = models.run_lstm(jp, jnp.asarray(x))
+  assert np.abs(np.asarray(sigmoid_ys) - expected).max() > 1e-2  # the gate matters
+  # Keras 3's own 'hard_sigmoid' is another function (relu6(x + 3) / 6).
+  z = np.linspace(-4, 4, 9, dtype=np.float32)
+  keras3 = keras_lib.ops.convert_to_numpy(keras_lib.activations.hard_sigmoid(z))
+  assert np.abs(keras3 - np.asarray(models.keras2_hard_sigmoid(z))).max() > 0.05
+  with pytest.raises(UserError, match=r"recurrent_activation='relu' is not one of"):
+    models.create_model('keras_lstm', 12, 4, 8, recurrent_activation='relu')
+
+
 def test_greedy_decoding_feeds_back_its_own_argmax():
   model, params = init('encoder_decoder', hidden=8)
   inputs = jax.random.randint(jax.random.key(1), (6, 7), 0, 12)

@@ -6,7 +6,10 @@ r"""Seed 004, problem 3: an LSTM that learns 3-digit subtraction (seq2seq lab).
 Seed 004 adapts Keras' addition_rnn to subtraction: 50,000 distinct questions
 (45,000 train / 5,000 val), operands of 1-3 digits, the question reversed,
 the answer as written, an LSTM(128) encoder, RepeatVector(4), an LSTM(128)
-decoder and a per-step softmax (keras_lstm here), adam (Keras' defaults: lr
+decoder and a per-step softmax (keras_lstm here), on TensorFlow 1.x's
+tf.keras (`tensorflow.python.keras`, line 904; Keras logs 'acc', not
+'accuracy'), whose LSTM gates are Keras 2's hard_sigmoid, clip(0.2 x + 0.5, 0, 1)
+(model.recurrent_activation; TensorFlow 2 switched to sigmoid), adam (Keras' defaults: lr
 1e-3, no clipping), batch 128, one epoch per iteration for 39 iterations.
 Counting whole answers right by hand on its val set, it printed 0.9806 after
 iteration 39 (Keras' per-character val_acc 0.9950).
@@ -20,6 +23,7 @@ def get_config():
   config = base.get_config()
   config.operation = '-'
   config.model.name = 'keras_lstm'
+  config.model.recurrent_activation = 'hard_sigmoid'  # tf.keras 1.x's LSTM gates
   config.reverse_input = True
   config.reverse_target = False
   config.train_size = 50_000

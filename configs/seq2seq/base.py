@@ -49,6 +49,9 @@ def get_config():
   config.model.hidden_size = 128
   # Unroll the short time loops so XLA fuses across steps (faster on CPU).
   config.model.unroll = True
+  # The LSTM gates' activation: sigmoid (Keras 3, TF 2) | hard_sigmoid (Keras 2's
+  # clip(0.2 x + 0.5, 0, 1), tf.keras 1.x's default: seed 004 ran on it).
+  config.model.recurrent_activation = 'sigmoid'
 
   # ---- optimizer and learning-rate schedule ---------------------------------
   # cnnlab's own sections (configs/base.py): the same fields mean the same

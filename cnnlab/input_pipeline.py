@@ -97,7 +97,8 @@ def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> 
   return Dataset(images, labels.astype(np.int32), names, names)
 
 
-for _name in ('cifar10', 'fashion_mnist', 'mnist'):
+TFDS_NAMES = ('cifar10', 'fashion_mnist', 'mnist')
+for _name in TFDS_NAMES:
   DATASETS.add(_name, lambda data_config, split, _n=_name: load_tfds(_n, data_config, split))
 
 
@@ -385,12 +386,21 @@ def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
   data.max_examples subsamples the source first. data.test_fraction of it
   (stratified, seeded by config.seed + 2, so the same images whatever the
   val settings) becomes the test part. The val split is then data.val_dir
-  when set (data.val_fraction ignored), else data.val_fraction of the source
+  or (tfds) the split data.val_split when set (data.val_fraction ignored),
+  else data.val_fraction of the source
   carved from what is left (fractions of the whole: 0.1 and 0.1 give seed
   003's 80/10/10). With test_fraction=0 the split is the one load_splits
   always made.
   """
   d = config.data
+  val_dir, val_split = d.get('val_dir', ''), d.get('val_split', '')
+  if val_split and val_dir:
+    raise UserError(f'data.val_dir={val_dir!r} and data.val_split={val_split!r} are both set: '
+                    'validate on one of them')
+  if val_split and d.name not in TFDS_NAMES:
+    raise UserError(f'data.val_split={val_split!r} names a split of a tfds dataset '
+                    f'({", ".join(TFDS_NAMES)}), not of {d.name!r}: for a folder or an '
+                    'arrays file, pass the validation data as data.val_dir')
   data = load_dataset(d, 'train')
   if data.num_classes < 2:
     raise UserError(
@@ -398,12 +408,12 @@ def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
         f'({", ".join(map(str, data.class_names)) or "none"}): a classifier needs at least 2. '
         'An image folder needs one sub-folder per class (<dir>/<class>/*.jpg); an arrays file '
         'needs at least two distinct labels.')
-  val_dir, test_fraction = d.get('val_dir', ''), d.get('test_fraction', 0.0)
+  test_fraction = d.get('test_fraction', 0.0)
   if not 0.0 <= d.val_fraction < 1.0:
     raise UserError(f'data.val_fraction={d.val_fraction} must be in [0, 1)')
   if not 0.0 <= test_fraction < 1.0:
     raise UserError(f'data.test_fraction={test_fraction} must be in [0, 1)')
-  val_fraction = 0.0 if val_dir else d.val_fraction
+  val_fraction = 0.0 if val_dir or val_split else d.val_fraction
   if val_fraction + test_fraction >= 1.0:
     raise UserError(f'data.val_fraction={val_fraction} + data.test_fraction={test_fraction} '
                     'leave nothing to train on: their sum must be below 1')
@@ -416,6 +426,8 @@ def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
     data, test = data.subset(rest), data.subset(held)
   if val_dir:
     return Splits(data, load_val_dir(d, data), test)
+  if val_split:
+    return Splits(data, load_dataset(d, val_split), test)
   train_idx, val_idx = stratified_split(data.labels, val_fraction / (1.0 - test_fraction),
                                         config.seed)
   return Splits(data.subset(train_idx), data.subset(val_idx), test)

@@ -120,7 +120,7 @@ def _md_escape(text: str) -> str:
 def per_class_markdown(metrics: Dict[str, Any], title: str = '', note: str = '') -> str:
   """A Markdown table of `metrics`, worst F1 marked, then the averages.
 
-  note: a caveat printed above the table (e.g. val_dir_note).
+  note: a caveat printed above the table (e.g. val_source_note).
   """
   classes = metrics['classes']
   lines = []
@@ -243,7 +243,7 @@ def write_report(out_dir: str, *, confusion: Any, class_names: Sequence[str],
   """Writes every figure (report_figures, as PNG) and table of one evaluation into `out_dir`.
 
   Args: as report_figures, and out_dir: the report folder (created); note: a
-    caveat for per_class.md (see val_dir_note).
+    caveat for per_class.md (see val_source_note).
 
   Returns:
     {file name: path} of what was written.
@@ -324,9 +324,16 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   return written
 
 
-def val_dir_note(config) -> str:
-  """What validating on data.val_dir means for the numbers reported on it."""
-  return (f'validated on data.val_dir={config.data.val_dir!r} (data.val_fraction is ignored): '
+def val_source_note(config) -> str:
+  """What validating on data.val_dir / data.val_split means for its numbers ('' if neither)."""
+  d = config.data
+  if d.get('val_dir'):
+    source = f'data.val_dir={d.val_dir!r}'
+  elif d.get('val_split'):
+    source = f'the {d.name} split data.val_split={d.val_split!r}'
+  else:
+    return ''
+  return (f'validated on {source} (data.val_fraction is ignored): '
           'the best checkpoint and every other decision (early stopping, reduce-on-plateau) '
           'were chosen on it, so if this is a test split, the accuracy reported on it is '
           'optimistic. Hold out a test part (data.test_fraction) for a number no decision saw.')
@@ -374,10 +381,10 @@ def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarr
 
   cnnlab.train evaluates (collectively, on every process) and calls this on
   the main process. A failing figure is logged, never raised: the run itself
-  is complete and checkpointed. Validated on data.val_dir, the report and
-  the log carry val_dir_note.
+  is complete and checkpointed. Validated on data.val_dir or val_split,
+  the report and the log carry val_source_note.
   """
-  note = val_dir_note(config) if config.data.get('val_dir') else ''
+  note = val_source_note(config)
   try:
     # With config.tta, the evaluation used TTA (steps.make_eval_fn): say so.
     tta = {'tta': config.tta} if config.get('tta') else {}

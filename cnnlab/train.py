@@ -142,6 +142,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
           'label_values': train_ds.label_values, 'augment': config.augment,
           'data': {'name': config.data.name, 'dir': config.data.dir,
                    'val_dir': config.data.val_dir,
+                   'val_split': config.data.get('val_split', ''),
                    'num_train': len(train_ds.labels), 'num_val': len(val_ds.labels),
                    'num_test': len(test_ds.labels),
                    # Corrupt files left out under data.skip_corrupt=True.
@@ -306,8 +307,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                '(%d epochs), batch %d on %d device(s)', config.model.name,
                len(run.train_ds.labels), len(run.val_ds.labels), run.steps_per_epoch,
                run.num_train_steps, run.num_epochs, config.batch_size, run.mesh.devices.size)
-  if config.data.get('val_dir'):
-    logging.warning('%s', report.val_dir_note(config))
+  if report.val_source_note(config):
+    logging.warning('%s', report.val_source_note(config))
   if len(run.test_ds.labels):
     logging.info('Test part (data.test_fraction=%g): %d images, never trained on nor used for '
                  'any decision; evaluated once at the end on the best checkpoint.',

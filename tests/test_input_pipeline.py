@@ -190,6 +190,15 @@ def test_tfds_path_offline_with_mock_data(tmp_path, name, shape):
   assert ds.num_classes == 10 and ds.labels.max() < 10
 
 
+def test_tfds_download_path_has_its_dependencies(tmp_path):
+  # tfds.load's download step reads builder.code_path (etils.epath), which
+  # imports importlib_resources: without it a user with internet gets a
+  # ModuleNotFoundError instead of CIFAR-10. Offline, this is as far as it goes.
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (a dependency)
+  builder = tfds.builder('cifar10', data_dir=str(tmp_path))
+  assert builder.code_path.name.endswith('.py') and builder.code_path.exists()
+
+
 def test_load_splits_subsample_and_unknown_dataset(tmp_path):
   root = make_image_folder(tmp_path / 'f', per_class=20, size=8)
   config = base.get_config()
@@ -290,3 +299,25 @@ def test_val_dir_folder_and_arrays(tmp_path):
   big = make_image_folder(tmp_path / 'big', classes=('cat',), per_class=1, size=12)
   with pytest.raises(UserError, match=r'holds \(12, 12, 3\) images .* \(8, 8, 3\)'):
     input_pipeline.load_all_splits(folder_config(root, tmp_path, val_dir=big))
+
+
+def test_val_split_validates_on_a_tfds_split_as_seeds_002_and_004_did(tmp_path):
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (a dependency)
+  from cnnlab import report  # pylint: disable=g-import-not-at-top
+  config = folder_config('', tmp_path, name='cifar10', val_split='test', test_fraction=0.25)
+  with tfds.testing.mock_data(num_examples=12):
+    splits = input_pipeline.load_all_splits(config)
+    test_split = input_pipeline.load_dataset(config.data, 'test')
+  # All of the training split trains (but the test part); val is the whole test split.
+  assert len(splits.train.labels) + len(splits.test.labels) == 12 and len(splits.test.labels)
+  np.testing.assert_array_equal(splits.val.images, test_split.images)
+  assert "data.val_split='test'" in report.val_source_note(config)
+  assert 'optimistic' in report.val_source_note(config)
+  assert report.val_source_note(folder_config('', tmp_path)) == ''
+  with pytest.raises(UserError, match=r"val_split='test' names a split of a tfds dataset.*"
+                                      r"data.val_dir"):
+    input_pipeline.load_all_splits(folder_config(make_image_folder(tmp_path / 'f'), tmp_path,
+                                                 val_split='test'))
+  with pytest.raises(UserError, match='both set'):
+    input_pipeline.load_all_splits(folder_config('', tmp_path, name='cifar10', val_split='test',
+                                                 val_dir=str(tmp_path)))

@@ -13,9 +13,11 @@ val accuracy. Two recipes:
 
 cnnlab's protocol differs where it must: the test split is not available
 here, so 5,000 training images (stratified, seeded) validate and 45,000
-train. A user who has the test images as a folder can validate on them as
-the seed did with --config.data.val_dir=<cifar10 test folder> (the log then
-says that numbers selected on a test split are optimistic).
+train. A user with internet runs the seed's protocol exactly with
+--config.data.name=cifar10 --config.data.val_split=test
+(tfds: all 50,000 train, the 10,000 test images validate), or with the test
+images as a folder, --config.data.val_dir=<cifar10 test folder>; the log then
+says that numbers selected on a test split are optimistic.
 """
 from configs import base
 

@@ -52,23 +52,43 @@ SEEDS = {
 }
 
 # The seeds' printed per-epoch val accuracy, epoch -> (value, line of the
-# seed file), for comparing runs cut short. seed002_large_100 stands in for
-# seed002_large's first epochs (same layers; its lr decays 4x slower per step).
+# seed file), for comparing runs cut short (epochs 1-10 where printed) and for
+# curve_table. seed002_large_100 stands in for seed002_large's first epochs
+# (same layers; its lr decays 4x slower per step). seed004_subtraction: the
+# whole-answer val accuracy it printed after every iteration.
 CURVES = {
     'seed000_baseline': {1: (0.1276, 309), 2: (0.1490, 311), 3: (0.1717, 313), 4: (0.1844, 315),
                          5: (0.1992, 317), 6: (0.2174, 319), 7: (0.2284, 321), 8: (0.2358, 323),
                          9: (0.2461, 325), 10: (0.2554, 327)},
     'seed002_simple': {1: (0.4922, 117), 2: (0.5561, 121), 3: (0.5818, 125), 4: (0.6195, 129),
-                       5: (0.6320, 133), 10: (0.6737, 153)},
+                       5: (0.6320, 133), 6: (0.6389, 137), 7: (0.6533, 141), 8: (0.6680, 145),
+                       9: (0.6677, 149), 10: (0.6737, 153)},
     'seed002_large_100': {1: (0.4277, 299), 2: (0.5156, 303), 3: (0.5806, 307), 4: (0.6221, 311),
-                          5: (0.6547, 315), 10: (0.7516, 335)},
+                          5: (0.6547, 315), 6: (0.7030, 319), 7: (0.7132, 323), 8: (0.7361, 327),
+                          9: (0.7416, 331), 10: (0.7516, 335)},
     'seed002_large_less_dropout': {1: (0.4439, 492), 2: (0.5282, 496), 3: (0.5946, 500),
-                                   4: (0.6434, 504), 5: (0.6709, 508), 10: (0.7308, 528)},
+                                   4: (0.6434, 504), 5: (0.6709, 508), 6: (0.6876, 512),
+                                   7: (0.7079, 516), 8: (0.7206, 520), 9: (0.7231, 524),
+                                   10: (0.7308, 528)},
     'seed002_wide': {1: (0.5604, 640), 2: (0.5966, 644), 3: (0.6956, 648), 4: (0.7485, 652),
-                     5: (0.7661, 656), 8: (0.7744, 668)},
+                     5: (0.7661, 656), 6: (0.7730, 660), 7: (0.7780, 664), 8: (0.7744, 668)},
     'seed002_bn_augment': {1: (0.2822, 1028)},
-    'seed004_vgg_augment': {1: (0.2574, 756), 2: (0.3319, 760), 3: (0.3758, 764),
-                            4: (0.4296, 768), 5: (0.4208, 772), 10: (0.5972, 791)},
+    'seed004_vgg_augment': {1: (0.2574, 756), 2: (0.3319, 760), 3: (0.3758, 764), 4: (0.4296, 768),
+                            5: (0.4208, 772), 6: (0.4472, 776), 7: (0.5220, 782), 8: (0.5248, 785),
+                            9: (0.5591, 788), 10: (0.5972, 791)},
+    'seed004_subtraction': {1: (0.0032, 1301), 2: (0.0100, 1322), 3: (0.0170, 1343),
+                            4: (0.0324, 1362), 5: (0.0360, 1379), 6: (0.0484, 1396),
+                            7: (0.0690, 1414), 8: (0.1000, 1436), 9: (0.1372, 1458),
+                            10: (0.1620, 1480), 11: (0.2298, 1512), 12: (0.3010, 1544),
+                            13: (0.3752, 1576), 14: (0.4298, 1597), 15: (0.5524, 1618),
+                            16: (0.6464, 1638), 17: (0.7274, 1660), 18: (0.7512, 1683),
+                            19: (0.8098, 1706), 20: (0.8470, 1729), 21: (0.8788, 1746),
+                            22: (0.8860, 1763), 23: (0.9100, 1780), 24: (0.9020, 1798),
+                            25: (0.8874, 1821), 26: (0.9344, 1843), 27: (0.8314, 1865),
+                            28: (0.9316, 1896), 29: (0.9390, 1927), 30: (0.9138, 1958),
+                            31: (0.9390, 1977), 32: (0.9644, 1995), 33: (0.9600, 2012),
+                            34: (0.9482, 2030), 35: (0.9330, 2053), 36: (0.9620, 2075),
+                            37: (0.9752, 2097), 38: (0.9772, 2117), 39: (0.9806, 2137)},
 }
 
 
@@ -120,6 +140,28 @@ def row(root, name):
           f'| {what} |')
 
 
+def curve_table(root, name, max_rows: int = 14) -> str:
+  """The seed's printed curve beside each cnnlab run's, epoch by epoch ('' without runs)."""
+  runs = [(os.path.basename(d), {round(r['epoch']): r['val_accuracy']
+                                 for r in read(os.path.join(d, 'metrics.jsonl'))
+                                 if 'val_accuracy' in r}) for d in run_dirs(root, name)]
+  curve = CURVES.get(name, {})
+  epochs = sorted(e for e in curve if any(e in by_epoch for _, by_epoch in runs))
+  if not epochs:
+    return ''
+  if len(epochs) > max_rows:  # every k-th epoch, and always the last
+    k = -(-len(epochs) // max_rows)
+    epochs = sorted(set(epochs[k - 1::k]) | {epochs[-1]})
+  lines = [f'| epoch | seed ({name}) | ' + ' | '.join(f'cnnlab {n}' for n, _ in runs) + ' |',
+           '|---|---|' + '---|' * len(runs)]
+  for e in epochs:
+    value, line = curve[e]
+    lines.append(f'| {e} | {value:.4f} (line {line}) | '
+                 + ' | '.join(f'{by_epoch[e]:.4f}' if e in by_epoch else '' for _, by_epoch in runs)
+                 + ' |')
+  return '\n'.join(lines)
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--root', default='runs/seeds')
@@ -129,6 +171,10 @@ def main():
   print('|---|---|---|---|---|---|---|')
   for name in SEEDS:
     print(row(args.root, name))
+  for name in CURVES:
+    table = curve_table(args.root, name)
+    if table:
+      print(f'\n{table}')
 
 
 if __name__ == '__main__':

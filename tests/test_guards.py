@@ -23,6 +23,7 @@ def test_finite_losses_pass_and_a_nan_among_unchecked_ones_is_caught():
     guard.check_losses(15)
   message = str(e.value)
   assert 'between steps 13 and 15' in message
+  assert 'loss became nan at step 14' in message  # the NaN itself, not the last (finite) loss
   assert 'last good checkpoint is step 8 in /runs/x/checkpoints' in message
   assert '--config.optimizer.lr' in message and 'grad_clip_norm' in message
 

@@ -68,10 +68,13 @@ class DivergenceGuard:
     """Raises unless every loss added since the last check (up to `step`) is finite."""
     if not self._losses:
       return
-    values = np.asarray(jax.device_get(self._losses), np.float64)
+    values = np.asarray(jax.device_get(self._losses), np.float64).reshape(len(self._losses), -1)
     self._losses = []
-    if not np.all(np.isfinite(values)):
-      raise self.diverged(f'loss became {values.reshape(len(values), -1)[-1].tolist()[-1]}',
+    finite = np.isfinite(values).all(axis=1)  # per step
+    if not finite.all():
+      first = int(np.argmin(finite))  # the first step whose loss was not finite
+      bad = values[first][~np.isfinite(values[first])][0]
+      raise self.diverged(f'loss became {bad} at step {step - len(values) + first + 1}',
                           self.checked_step + 1, step)
     self.checked_step = step
 

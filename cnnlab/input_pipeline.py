@@ -141,8 +141,13 @@ def _folder_fingerprint(root: str, files: Sequence[Tuple[str, int]], data_config
     st = os.stat(path)
     h.update(f'{os.path.relpath(path, root)}\0{label}\0{st.st_size}\0{st.st_mtime_ns}\n'
              .encode())
-  h.update(f'{data_config.image_size}|{data_config.channels}|{data_config.skip_corrupt}'.encode())
+  h.update(_decode_options(data_config).encode())
   return h.hexdigest()[:20]
+
+
+def _decode_options(data_config) -> str:
+  """The options a folder's decoded arrays depend on, besides its files."""
+  return f'{data_config.image_size}|{data_config.channels}|{data_config.skip_corrupt}'
 
 
 def _decode(path: str, image_size: int):
@@ -173,8 +178,12 @@ def cache_dir(data_config) -> str:
           or os.path.join(os.path.expanduser('~'), '.cache', 'cnnlab'))
 
 
-def _prune_cache(keep: str, root: str) -> None:
-  """Deletes the caches of earlier contents of the folder at `root` (not other folders')."""
+def _prune_cache(keep: str, root: str, options: str) -> None:
+  """Deletes the caches of earlier contents of the folder at `root` decoded with `options`.
+
+  Other folders' caches stay, and so do this folder's under other options
+  (cnnlab.evaluate loads a training folder at the run's channel count).
+  """
   folder = os.path.dirname(keep)
   prefix = os.path.basename(root) + '-'
   for name in os.listdir(folder):
@@ -184,9 +193,10 @@ def _prune_cache(keep: str, root: str) -> None:
     try:
       with np.load(path) as z:
         same_root = 'root' in z.files and str(z['root']) == root
+        same_options = 'options' not in z.files or str(z['options']) == options
     except (OSError, ValueError):
       continue  # another process's file being written, or not ours
-    if same_root:
+    if same_root and same_options:
       os.remove(path)
       logging.info('Removed the outdated image cache %s', path)
 
@@ -236,9 +246,9 @@ def load_image_folder(data_config, split: str = 'train', root: Optional[str] = N
   os.makedirs(os.path.dirname(cache), exist_ok=True)
   tmp = cache + f'.tmp{os.getpid()}.npz'
   np.savez(tmp, images=images, labels=labels, ids=ids, skipped=np.array(skipped, dtype=str),
-           root=np.array(root))
+           root=np.array(root), options=np.array(_decode_options(data_config)))
   os.replace(tmp, cache)  # atomic: a killed run never leaves a half cache
-  _prune_cache(cache, root)
+  _prune_cache(cache, root, _decode_options(data_config))
   return Dataset(images, labels, classes, classes, ids=ids, skipped=skipped)
 
 

@@ -321,3 +321,25 @@ def test_val_split_validates_on_a_tfds_split_as_seeds_002_and_004_did(tmp_path):
   with pytest.raises(UserError, match='both set'):
     input_pipeline.load_all_splits(folder_config('', tmp_path, name='cifar10', val_split='test',
                                                  val_dir=str(tmp_path)))
+
+
+def test_a_folder_loaded_at_other_options_keeps_both_caches(tmp_path, monkeypatch):
+  # cnnlab.evaluate loads a training folder at the run's channel count (3)
+  # where training inferred it (0): neither load may delete the other's cache.
+  root = make_image_folder(tmp_path / 'f', per_class=2, size=8)
+  inferred, explicit = data_config(root, tmp_path), data_config(root, tmp_path, channels=3)
+  input_pipeline.load_dataset(inferred)
+  input_pipeline.load_dataset(explicit)
+  assert len(os.listdir(inferred.cache_dir)) == 2
+
+  def no_decoding(*args):
+    raise AssertionError('decoded again despite the cache')
+
+  monkeypatch.setattr(input_pipeline, '_decode', no_decoding)
+  input_pipeline.load_dataset(inferred)
+  input_pipeline.load_dataset(explicit)
+  # New content replaces only the cache decoded with the same options.
+  monkeypatch.undo()
+  Image.new('RGB', (8, 8)).save(os.path.join(root, 'cat', 'new.png'))
+  input_pipeline.load_dataset(inferred)
+  assert len(os.listdir(inferred.cache_dir)) == 2

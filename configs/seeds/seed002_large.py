@@ -12,7 +12,9 @@ computed from those layers: the cell's summary() printed nothing.
 The seed printed no number for this run: the cell is "In []:" with no
 output (never run in the rendering); its text claims "an accuracy of about
 80%" (line 253); benchmarks/seeds.py lists it with no seed number.
-cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
+cnnlab: not run here (no seed number to compare with; seed002_large_100 is the
+same network, and its first epochs were run: benchmarks/seeds.md). 25 epochs
+take about 1.8 hours on this shared 2-core CPU (253 s per epoch measured).
 """
 from configs.seeds import seed002_common
 

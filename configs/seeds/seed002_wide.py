@@ -9,7 +9,10 @@ Seed 002 (lines 593-613): Conv48 'same', Conv48 'valid', pool, the same with
 `optimizer='adam'` (Keras 2 defaults), batch 128, 100 epochs, validating on
 the test split (protocol: configs/seeds/seed002_common.py). It printed val
 accuracy 0.7807 after epoch 100 (line 704).
-cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
+cnnlab (cut short to 3 epochs, benchmarks/seeds.md): val accuracy 0.6396 after
+epoch 3 against the seed's 0.6956 there (line 648); 0.4934 / 0.6028 at
+epochs 1 / 2 against 0.5604 / 0.5966. The full 100 epochs take about 8
+hours on this shared 2-core CPU (281 s per epoch measured).
 """
 from configs.seeds import seed002_common
 

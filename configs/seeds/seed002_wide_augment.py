@@ -10,7 +10,10 @@ ImageDataGenerator(zoom_range=0.2, horizontal_flip=True), batch 128
 steps per epoch, as its warning for the next cell says, line 850), 200
 epochs, Adam continuing; it printed val accuracy 0.8324 after epoch 200
 (line 780, on the test split).
-cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
+cnnlab: not run here: the seed printed nothing before its epoch 184 (of 200,
+after seed002_wide's 100), so a comparison needs about 290 epochs of the wide
+net, about 23 hours on this shared 2-core CPU (281 s per epoch measured for
+seed002_wide).
 
 cnnlab starts from seed002_wide's best checkpoint (config.init_from: run
 configs/seeds/seed002_wide.py first) with a fresh Adam state (the seed's

@@ -10,7 +10,9 @@ registered; summary: 1,172,410 params, line 844), a fresh model,
 horizontal_flip=True), batch 128 (390 steps per epoch, line 850), 100
 epochs; it printed val accuracy 0.8342 after epoch 100 (line 908, on the
 test split; "83.42%", line 938).
-cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
+cnnlab: not run here: the seed printed nothing before epoch 82, so a
+comparison needs 82-100 epochs of the wide net, about 6.5-8 hours on this
+shared 2-core CPU (281 s per epoch measured for seed002_wide).
 """
 from configs.seeds import seed002_common
 

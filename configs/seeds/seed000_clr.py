@@ -10,7 +10,9 @@ epochs. It continued from the model it had already trained (the baseline's
 300 epochs, then the 52 epochs of its LR range test: `clr_model = lr_finder`
 is that same model, line 1248). The seed printed no number for this run
 (verbose=0; only a dashboard figure, line 1301).
-cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
+cnnlab: not run here: the seed printed no number for it, and it starts from
+the baseline's 300 epochs: 600 epochs in all, about 18 hours on this shared
+2-core CPU (109 s per epoch measured for seed000_baseline).
 
 cnnlab starts from the baseline's checkpoint (config.init_from; run
 configs/seeds/seed000_baseline.py first, or set --config.init_from='' to

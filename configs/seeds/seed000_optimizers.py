@@ -24,7 +24,10 @@ RMSprop's result, then Adadelta, then Adam. The final evaluation, labelled
 it printed val accuracy 0.8693 (line 1421; val overlaps train, see
 seed000_common) and test accuracy 0.7646 (line 1424, on the 10,000 test
 images).
-cnnlab: not measured yet (benchmarks/seeds.md lists what has run).
+cnnlab: not run here: its one number comes after the baseline's 300 epochs,
+the CLR run's 300 and the four optimizers' 120, 720 epochs in all (about 22
+hours on this shared 2-core CPU at the 109 s per epoch measured for
+seed000_baseline), and it printed no per-epoch number to compare with sooner.
 
 cnnlab deliberately differs: every optimizer starts from the same CLR
 checkpoint (config.init_from; run configs/seeds/seed000_clr.py first), so

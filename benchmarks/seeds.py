@@ -49,6 +49,11 @@ SEEDS = {
     'seed003_affine': (0.8657, 100, 'val acc, seed003 line 1375 (test 0.8720, line 1383)'),
     'seed003_elastic_sgdr': (0.9133, 100, 'val acc, seed003 line 1866 (test 0.9132, '
                              'line 1875)'),
+    'seed003_adamax': (None, 100, 'no number for Adamax alone (seed003 lines 1456-1465)'),
+    'seed003_transfer_resnet': (0.8028, 100, 'val acc, seed003 line 2343 (test 0.8113, '
+                                'line 2349); needs ImageNet weights too'),
+    'seed003_transfer_vgg': (0.8678, 100, 'val acc, seed003 line 2725 (test 0.8542, line 2731); '
+                             'needs ImageNet weights too'),
 }
 
 # The seeds' printed per-epoch val accuracy, epoch -> (value, line of the

@@ -21,7 +21,6 @@ The data are the config's: by default the shared CIFAR-10 folder's 45,000 /
 50,000 as airbench does (then there is no val accuracy to report here).
 """
 import argparse
-import ast
 import json
 import os
 import sys
@@ -38,24 +37,21 @@ import numpy as np
 from cnnlab import batches
 from cnnlab import input_pipeline
 from cnnlab import steps
+from cnnlab import sweep
 from cnnlab import train
 from cnnlab.core import configs
 
 
-def parse_overrides(pairs):
-  """['model.dtype=bfloat16', 'num_epochs=1.0'] -> {field: value} (Python literals, else strings)."""
-  overrides = {}
-  for pair in pairs:
-    field, _, text = pair.partition('=')
-    try:
-      overrides[field] = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-      overrides[field] = text
-  return overrides
+def parse_overrides(config_name: str, pairs):
+  """['model.dtype=bfloat16', 'num_epochs=1'] -> {field: value}, each of its field's type."""
+  config = configs.load(config_name)
+  fields = [pair.partition('=') for pair in pairs]
+  return {field: sweep.parse_value(config, field, text, flag='--set')
+          for field, _, text in fields}
 
 
 def timed_run(config, workdir: str):
-  """One run: (seconds training, seconds compiling, val accuracy, val accuracy with TTA)."""
+  """One run's row: seconds training and compiling, steps, images, val accuracy (and with TTA)."""
   run = train.prepare(config, workdir)
   if not isinstance(run.source, batches.DeviceBatches):
     sys.exit('the timed loop needs the data on the device: one process, data.on_device=True')
@@ -120,13 +116,12 @@ def main():
   args = parser.parse_args()
   if args.runs < 1:
     sys.exit('--runs must be >= 1')
-  # Later runs load the compiled step from disk instead of compiling it again.
-  cache = tempfile.mkdtemp(prefix='cnnlab_jax_cache_')
-  jax.config.update('jax_compilation_cache_dir', cache)
-  jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
-  jax.config.update('jax_persistent_cache_min_entry_size_bytes', -1)
-  overrides = parse_overrides(args.set)
+  overrides = parse_overrides(args.config, args.set)
   with tempfile.TemporaryDirectory(prefix='cnnlab_timing_') as tmp:
+    # Later runs load the compiled step from disk instead of compiling it again.
+    jax.config.update('jax_compilation_cache_dir', os.path.join(tmp, 'jax_cache'))
+    jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+    jax.config.update('jax_persistent_cache_min_entry_size_bytes', -1)
     root = args.workdir or tmp
     rows = []
     for k in range(args.runs + 1):

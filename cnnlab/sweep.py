@@ -41,8 +41,12 @@ RUN_FILE = 'sweep_run.json'
 Variant = Tuple[Tuple[str, Any], ...]  # ((field, value), ...)
 
 
-def parse_value(config: ml_collections.ConfigDict, field: str, text: str) -> Any:
-  """`text` converted to the type of config field `field` ('optimizer.lr')."""
+def parse_value(config: ml_collections.ConfigDict, field: str, text: str,
+                flag: str = '--sweep') -> Any:
+  """`text` converted to the type of config field `field` ('optimizer.lr').
+
+  `flag` names the command-line flag the text came from, in the errors.
+  """
   *parents, leaf = field.split('.')
   node = config
   try:
@@ -50,7 +54,7 @@ def parse_value(config: ml_collections.ConfigDict, field: str, text: str) -> Any
       node = node[p]
     ref = node.get_ref(leaf)
   except (KeyError, AttributeError):
-    raise UserError(f'--sweep field {field!r} is not a config field') from None
+    raise UserError(f'{flag} field {field!r} is not a config field') from None
   kind = ref.get_type()
   text = text.strip()
   try:
@@ -62,7 +66,7 @@ def parse_value(config: ml_collections.ConfigDict, field: str, text: str) -> Any
       return kind(text)
     return ast.literal_eval(text)
   except (ValueError, SyntaxError):
-    raise UserError(f'--sweep {field}={text!r}: expected a {kind.__name__}') from None
+    raise UserError(f'{flag} {field}={text!r}: expected a {kind.__name__}') from None
 
 
 def parse_sweeps(config: ml_collections.ConfigDict, sweeps: Sequence[str]

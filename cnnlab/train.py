@@ -307,8 +307,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
                '(%d epochs), batch %d on %d device(s)', config.model.name,
                len(run.train_ds.labels), len(run.val_ds.labels), run.steps_per_epoch,
                run.num_train_steps, run.num_epochs, config.batch_size, run.mesh.devices.size)
-  if report.val_source_note(config):
-    logging.warning('%s', report.val_source_note(config))
+  val_note = report.val_source_note(config)
+  if val_note:
+    logging.warning('%s', val_note)
   if len(run.test_ds.labels):
     logging.info('Test part (data.test_fraction=%g): %d images, never trained on nor used for '
                  'any decision; evaluated once at the end on the best checkpoint.',

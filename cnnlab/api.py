@@ -94,14 +94,15 @@ def history(workdir: str, columns: bool = False
 
 
 def evaluate(workdir: str, data_dir: Optional[str] = None, tta: str = '', *, data_name: str = '',
-             split: str = 'test', step: Optional[int] = None, image_size: int = 0,
+             split: str = '', step: Optional[int] = None, image_size: int = 0,
              name: str = '', report: bool = True) -> Dict[str, Any]:
   """Evaluates as `python -m cnnlab.evaluate` does, writing the same files.
 
   Args:
     workdir: the run's workdir.
     data_dir: an image folder or .npz/.npy file with the training classes;
-      None = the run's val split (or data_name with split for tfds).
+      None = the run's val split (split='test': its test part), or data_name
+      with split.
     tta: test-time augmentation (cnnlab.tta: flip, airbench); '' = none.
     data_name, split, step, image_size, name, report: as the command's flags.
 
@@ -183,9 +184,11 @@ def figures(workdir: str, name: str = 'val') -> Dict[str, Any]:
   run = inference.Run(workdir, ml_collections.ConfigDict(meta['config']), meta, state=None,
                       step=record['step'], pipeline=None, mesh=None)
   split, data_dir = record.get('split'), record.get('data_dir') or ''
-  if split == report.VAL_SPLIT or (split is None and (name == report.DEFAULT_NAME
-                                                      or not data_dir)):
-    data_dir, data_name, split = '', '', 'test'
+  if split == report.TEST_SPLIT and not data_dir and not record.get('data_name'):
+    data_dir, data_name = '', ''  # the run's own test part
+  elif split == report.VAL_SPLIT or (split is None and (name == report.DEFAULT_NAME
+                                                        or not data_dir)):
+    data_dir, data_name, split = '', '', report.VAL_SPLIT
   elif data_dir:
     data_name, split = '', 'test'
   else:

@@ -1,6 +1,7 @@
 r"""Evaluates a trained run on an image folder, an arrays file, a tfds split or its val split.
 
   python -m cnnlab.evaluate --workdir=runs/vgg                       # its validation split
+  python -m cnnlab.evaluate --workdir=runs/fm --split=test           # its test part, again
   python -m cnnlab.evaluate --workdir=runs/vgg --data_dir=path/to/folder
   python -m cnnlab.evaluate --workdir=runs/vgg --data_dir=test.npz
   python -m cnnlab.evaluate --workdir=runs/mnist --data_name=mnist --split=test
@@ -28,11 +29,13 @@ def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
   flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
-  flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s val split '
-                      '(or --data_name with --split for tfds).')
-  flags.DEFINE_string('data_name', '', 'image_folder | arrays | cifar10 | fashion_mnist | mnist; '
-                      'default from --data_dir\'s kind.')
-  flags.DEFINE_string('split', 'test', 'tfds split, with a tfds --data_name.')
+  flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s own data '
+                      '(its val split, or --split=test: its test part), or --data_name.')
+  flags.DEFINE_string('data_name', '', 'A data.name (image_folder, arrays, fashion_mnist, '
+                      'cifar10, ...); default from --data_dir\'s kind.')
+  flags.DEFINE_string('split', '', 'Without --data_dir / --data_name: val (default) or test (the '
+                      'run\'s test part: its official test split or data.test_fraction\'s '
+                      'part, as eval_test.json); with --data_name: its split (default test).')
   flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
   flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
   flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data '
@@ -45,13 +48,26 @@ def define_flags():
 
 def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: int):
   """(name, dataset) to evaluate on, labels aligned with the run's classes."""
-  from cnnlab import inference, input_pipeline  # pylint: disable=g-import-not-at-top
+  from cnnlab import inference, input_pipeline, report  # pylint: disable=g-import-not-at-top
+  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   data_config = run.config.data.copy_and_resolve_references()
   data_config.channels = run.meta['image_shape'][2]
   data_config.image_size = image_size or data_config.image_size
   if not data_dir and not data_name:
-    _, val = input_pipeline.load_splits(run.config)
-    return 'val', val
+    if split not in ('', report.VAL_SPLIT, report.TEST_SPLIT):
+      raise UserError(f'--split={split!r}: the run\'s own data has the splits '
+                      f'{report.VAL_SPLIT!r} and {report.TEST_SPLIT!r}; for a split of another '
+                      'dataset pass --data_name too')
+    if split != report.TEST_SPLIT:
+      _, val = input_pipeline.load_splits(run.config)
+      return report.VAL_SPLIT, val
+    test = input_pipeline.load_all_splits(run.config).test
+    if not len(test.labels):
+      raise UserError(f'the run in {run.workdir!r} has no test part: its data '
+                      f'({run.config.data.name}) has no official test split and '
+                      'data.test_fraction was 0; pass --data_dir or --data_name for other data')
+    return report.TEST_SPLIT, test
+  split = split or 'test'
   if data_dir and not data_name:
     data_name = 'arrays' if data_dir.endswith(('.npz', '.npy')) else 'image_folder'
   data_config.name = data_name
@@ -63,13 +79,14 @@ def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: i
   return name, inference.align_labels(run, dataset, source)
 
 
-def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', split: str = 'test',
+def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', split: str = '',
                      step: Optional[int] = None, image_size: int = 0, name: str = '',
                      tta: str = '', report: bool = True) -> Tuple[Dict[str, Any], Dict[str, str]]:
   """What the command does: evaluates a run's checkpoint and saves the evaluation.
 
   Args (the command's flags): workdir of the run; data_dir (image folder or
-  .npz/.npy; '' = the run's val split, or data_name with split for tfds);
+  .npz/.npy; '' = the run's own val split, or with split='test' its test
+  part; or data_name with split);
   data_name; split; step (default the best checkpoint); image_size; name
   (default from the data, with _tta_<tta> appended under tta); tta; report
   (also write the figures and per-class tables).
@@ -93,10 +110,11 @@ def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', spli
   # label_values: the original label of each confusion row / column (an
   # arrays file's 1..5), as class_names are the folder names. split and
   # image_size say which data to load again (cnnlab.api.figures).
-  info = dict(data_dir=data_dir, data_name=data_name_given or run.config.data.name,
+  own_data = not data_dir and not data_name_given  # the run's val split or test part
+  info = dict(data_dir=data_dir, data_name='' if own_data else data_name or run.config.data.name,
               tta=tta, label_values=run.meta['label_values'])
   if not data_dir:
-    info['split'] = split if data_name_given else report_lib.VAL_SPLIT
+    info['split'] = (split or 'test') if data_name_given else name_from_data
   if image_size:
     info['image_size'] = image_size
   record = report_lib.evaluation_record(name, result, step=run.step,

@@ -1,7 +1,8 @@
 """Datasets as uint8 NHWC arrays, a seeded stratified validation split, epoch order.
 
 Sources (config.data.name, registered in DATASETS):
-  cifar10, fashion_mnist, mnist  tensorflow-datasets (`tfds.load`)
+  fashion_mnist, mnist, kmnist,  the official files (idx, CIFAR pickles, Keras' mnist.npz:
+  cifar10, cifar100, idx         cnnlab.official_datasets), else tensorflow-datasets
   image_folder                   <dir>/<class>/*.{jpg,jpeg,png}, decoded once and cached
   arrays                         a .npz / .npy holding images and labels
 
@@ -21,6 +22,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
+from cnnlab import official_datasets
 from cnnlab.core.errors import UserError
 from cnnlab.core.registry import Registry
 
@@ -97,9 +99,58 @@ def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> 
   return Dataset(images, labels.astype(np.int32), names, names)
 
 
-TFDS_NAMES = ('cifar10', 'fashion_mnist', 'mnist')
-for _name in TFDS_NAMES:
-  DATASETS.add(_name, lambda data_config, split, _n=_name: load_tfds(_n, data_config, split))
+TFDS_NAMES = ('cifar10', 'cifar100', 'fashion_mnist', 'mnist', 'kmnist')
+
+
+def load_official(name: str, data_config: ml_collections.ConfigDict, split: str) -> Dataset:
+  """`name`'s official files (data.dir, or where Keras and Debian put them), else tfds.
+
+  tfds is asked when its data_dir (data.dir, else its default) holds `name`
+  already, or with data.download=True (it then downloads and prepares it).
+  Finding nothing is an error listing the places looked and how to get the data.
+  """
+  found, places = official_datasets.locate(name, data_config.dir)
+  if found:
+    kind, path = found
+    arrays = official_datasets.read(name, kind, path, 'test' if split == 'test' else 'train',
+                                    data_config.get('cifar100_labels', 'fine'))
+    logging.info('Read %s %s (%d images) from %s', name, split, len(arrays.labels),
+                 arrays.source)
+    images = to_channels(arrays.images, data_config.channels)
+    return Dataset(images, arrays.labels.astype(np.int32), arrays.class_names,
+                   list(arrays.class_names))
+  if not official_datasets.SOURCES[name].tfds:
+    raise official_datasets.not_found(name, places)
+  tfds_dir = os.path.join(data_config.dir or tfds_data_dir(), name)
+  if not (data_config.get('download', False) or os.path.isdir(tfds_dir)):
+    raise official_datasets.not_found(
+        name, places, f'not prepared in {tfds_dir} (--config.data.download=True lets tfds '
+        'download and prepare it)')
+  try:
+    return load_tfds(name, data_config, split)
+  except UserError as e:
+    raise official_datasets.not_found(name, places, str(e).split('\n')[0]) from None
+
+
+def tfds_data_dir() -> str:
+  """tfds' default data_dir ($TFDS_DATA_DIR, else ~/tensorflow_datasets)."""
+  return os.environ.get('TFDS_DATA_DIR') or os.path.join(os.path.expanduser('~'),
+                                                         'tensorflow_datasets')
+
+
+for _name in official_datasets.SOURCES:
+  DATASETS.add(_name, lambda data_config, split, _n=_name: load_official(_n, data_config, split))
+
+
+def has_official_test(name: str) -> bool:
+  """Whether the source `name` has its own test split (the files' t10k / test_batch)."""
+  return name in official_datasets.SOURCES
+
+
+def uses_official_test(data_config: ml_collections.ConfigDict) -> bool:
+  """Whether the run's test part is its source's official test split."""
+  return (has_official_test(data_config.name) and data_config.get('val_split', '') != 'test'
+          and data_config.get('official_test', True))
 
 
 # ---- image folder ----------------------------------------------------------------
@@ -347,7 +398,7 @@ class Splits(NamedTuple):
   """The run's data: what it trains on, what it selects on, what it reports once."""
   train: Dataset
   val: Dataset  # every decision (best checkpoint, early stopping, plateau)
-  test: Dataset  # data.test_fraction's part: evaluated once, at the end; else empty
+  test: Dataset  # the official test split or test_fraction's part: read once, at the end
 
 
 def align_classes(dataset: Dataset, label_values: Sequence[Any], class_names: Sequence[str],
@@ -390,10 +441,21 @@ def load_val_dir(data_config: ml_collections.ConfigDict, train: Dataset) -> Data
                        'so both load at one size')
 
 
-def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
+def test_source(data_config: ml_collections.ConfigDict) -> str:
+  """What the run's test part is, in words ('' = it has none)."""
+  if uses_official_test(data_config):
+    return f'the official test split of {data_config.name}'
+  if data_config.get('test_fraction', 0.0):
+    return f'data.test_fraction={data_config.test_fraction:g} of the training data'
+  return ''
+
+
+def load_all_splits(config: ml_collections.ConfigDict, with_test: bool = True) -> Splits:
   """(train, val, test) from the source's training data with config.seed.
 
-  data.max_examples subsamples the source first. data.test_fraction of it
+  A source with an official test split (has_official_test) keeps it, whole,
+  as the test part. data.max_examples subsamples the training data first.
+  Otherwise data.test_fraction of it
   (stratified, seeded by config.seed + 2, so the same images whatever the
   val settings) becomes the test part. The val split is then data.val_dir
   or (tfds) the split data.val_split when set (data.val_fraction ignored),
@@ -418,7 +480,15 @@ def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
         f'({", ".join(map(str, data.class_names)) or "none"}): a classifier needs at least 2. '
         'An image folder needs one sub-folder per class (<dir>/<class>/*.jpg); an arrays file '
         'needs at least two distinct labels.')
-  test_fraction = d.get('test_fraction', 0.0)
+  # A source with its own test split keeps it as the test part (the
+  # published protocol); data.test_fraction carves one from the others.
+  # (data.official_test=False leaves it unread: no test part at all.)
+  official_test = uses_official_test(d)
+  has_own_test = has_official_test(d.name) and val_split != 'test'
+  test_fraction = 0.0 if has_own_test else d.get('test_fraction', 0.0)
+  if has_own_test and d.get('test_fraction', 0.0):
+    logging.info('data.test_fraction=%g is not used: %s has an official test split, which is '
+                 'the test part', d.test_fraction, d.name)
   if not 0.0 <= d.val_fraction < 1.0:
     raise UserError(f'data.val_fraction={d.val_fraction} must be in [0, 1)')
   if not 0.0 <= test_fraction < 1.0:
@@ -431,7 +501,11 @@ def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
     _, keep = stratified_split(data.labels, d.max_examples / len(data.labels), config.seed + 1)
     data = data.subset(keep)
   test = data.subset(np.zeros(0, np.int64))
-  if test_fraction:
+  if official_test and with_test:
+    test = align_classes(load_dataset(d, 'test'), data.label_values, data.class_names,
+                         data.image_shape, f'the {d.name} test split', 'its training split',
+                         'the two splits must be of one dataset')
+  elif test_fraction:
     rest, held = stratified_split(data.labels, test_fraction, config.seed + 2)
     data, test = data.subset(rest), data.subset(held)
   if val_dir:
@@ -444,8 +518,8 @@ def load_all_splits(config: ml_collections.ConfigDict) -> Splits:
 
 
 def load_splits(config: ml_collections.ConfigDict) -> Tuple[Dataset, Dataset]:
-  """(train, val) of load_all_splits: the test part is neither."""
-  splits = load_all_splits(config)
+  """(train, val) of load_all_splits: the test part is neither (nor read)."""
+  splits = load_all_splits(config, with_test=False)
   return splits.train, splits.val
 
 

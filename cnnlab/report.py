@@ -13,7 +13,7 @@ split) or <workdir>/report/<name>/ (any other evaluation):
   steps.png, accuracy_vs_lr.png  per-batch curves, when the run kept step records
                         (config.log_step_records; cnnlab.step_figures)
 
-A run with a test part (data.test_fraction) also evaluates it once, at the
+A run with a test part (the source's official test split, or data.test_fraction) also evaluates it once, at the
 end, into <workdir>/eval_test.json and report/test/.
 
 plus TensorBoard scalars under <workdir>/tensorboard/ (cnnlab.tensorboard).
@@ -46,6 +46,8 @@ DEFAULT_NAME = 'val'  # the evaluation whose report lands in <workdir>/report/ i
 # eval_<name>.json's `split` when the run's own validation split was evaluated
 # (a tfds evaluation records its split; a folder or arrays file its data_dir).
 VAL_SPLIT = 'val'
+# ... and when its test part (official split or data.test_fraction's) was: eval_test.json.
+TEST_SPLIT = 'test'
 
 
 # ---- per-class metrics --------------------------------------------------------------
@@ -405,7 +407,7 @@ def after_training(workdir: str, result: Dict[str, Any], probabilities: np.ndarr
   return written
 
 
-TEST_NAME = 'test'  # eval_test.json: data.test_fraction's part, evaluated once
+TEST_NAME = 'test'  # eval_test.json: the test part (official or test_fraction's), read once
 
 
 def after_test(workdir: str, result: Dict[str, Any], probabilities: np.ndarray, test_ds,
@@ -415,9 +417,12 @@ def after_test(workdir: str, result: Dict[str, Any], probabilities: np.ndarray, 
   With config.report its figures and tables go to <workdir>/report/test/.
   Returns the JSON's path.
   """
-  info = dict(data_dir=config.data.dir, data_name=config.data.name,
-              tta=config.get('tta', ''), label_values=meta['label_values'],
-              test_fraction=config.data.test_fraction)
+  from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top  (jax, PIL: only here)
+  # No data_dir / data_name: the run's own test part (cnnlab.evaluate --split=test and
+  # api.figures load it again from the run's config).
+  info = dict(data_dir='', data_name='', split=TEST_SPLIT, tta=config.get('tta', ''),
+              label_values=meta['label_values'],
+              test_source=input_pipeline.test_source(config.data))
   if config.report:
     path = report_evaluation(workdir, TEST_NAME, result, test_ds, probabilities, step, meta,
                              **info)['eval.json']

@@ -7,6 +7,7 @@ r"""Prints a Keras-like summary of a config's model: layer, output shape, params
 Totals match Keras' model.summary(): BatchNorm moving statistics are counted
 as non-trainable parameters.
 """
+import os
 import re
 from typing import Any, List, Sequence, Tuple
 
@@ -15,6 +16,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from ml_collections import config_flags
+from PIL import Image
 
 from cnnlab.core import cli
 from cnnlab import models
@@ -28,12 +30,42 @@ def define_flags():
   """Flags of the command line only: importing the module (tests, other CLIs) defines none."""
   config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.')
   flags.DEFINE_string('model', '', 'A model name; overrides config.model.name.')
-  flags.DEFINE_string('image_shape', '', 'H,W,C of the input; default from config.data.name.')
-  flags.DEFINE_integer('num_classes', 0, 'Classes; default from config.data.name (10).')
+  flags.DEFINE_string('image_shape', '', 'H,W,C of the input; default from the config\'s data.')
+  flags.DEFINE_integer('num_classes', 0, 'Classes; default from the config\'s data.')
 
 
-# Input shapes of the built-in datasets; image folders default to CIFAR's.
-DATASET_SHAPES = {'mnist': (28, 28, 1), 'fashion_mnist': (28, 28, 1), 'cifar10': (32, 32, 3)}
+def data_shape(data_config) -> Tuple[Tuple[int, int, int], int, str]:
+  """(input shape, classes, where they came from) of the config's data, without training.
+
+  The official sources (fashion_mnist, cifar10, ...) are known by name; a
+  folder or arrays file that exists is read (image folders from their cache);
+  otherwise CIFAR-10's 32x32x3 and 10 classes, said so.
+  """
+  from cnnlab import input_pipeline, official_datasets  # pylint: disable=g-import-not-at-top
+  source = official_datasets.SOURCES.get(data_config.name)
+  if source is not None and not (data_config.name == 'cifar100'
+                                 and data_config.get('cifar100_labels') == 'coarse'):
+    shape, classes, origin = source.image_shape, source.num_classes, f'data.name={data_config.name}'
+  elif source is not None:
+    shape, classes, origin = source.image_shape, 20, 'cifar100, coarse labels'
+  elif data_config.name == 'image_folder' and os.path.isdir(data_config.dir):
+    # The class folders and the first image: decoding the whole folder is not needed.
+    class_names, files = input_pipeline.list_image_folder(data_config.dir)
+    with Image.open(files[0][0]) as first:
+      shape = (first.height, first.width, 1 if first.mode in ('L', '1', 'I', 'F') else 3)
+    classes, origin = len(class_names), f'{data_config.dir}: its class folders, first image'
+  elif data_config.dir and os.path.exists(data_config.dir):
+    dataset = input_pipeline.load_dataset(data_config, 'train')
+    shape, classes, origin = dataset.image_shape, dataset.num_classes, data_config.dir
+  else:
+    shape, classes = (32, 32, 3), 10
+    origin = (f'assumed: data.dir={data_config.dir!r} is not here; pass --image_shape and '
+              '--num_classes')
+  if data_config.image_size:
+    shape = (data_config.image_size,) * 2 + tuple(shape[2:])
+  if data_config.channels:
+    shape = tuple(shape[:2]) + (data_config.channels,)
+  return tuple(shape), classes, origin
 
 
 def count(tree: Any) -> int:
@@ -92,14 +124,14 @@ def main(argv):
         assert len(shape) == 3
       except (ValueError, AssertionError) as e:
         raise UserError(f'--image_shape={FLAGS.image_shape!r}: give H,W,C, e.g. 32,32,3') from e
-    else:
-      shape = DATASET_SHAPES.get(config.data.name, (32, 32, 3))
-      if config.data.image_size:
-        shape = (config.data.image_size,) * 2 + shape[2:]
-      if config.data.channels:
-        shape = shape[:2] + (config.data.channels,)
+    classes = FLAGS.num_classes
+    if not (FLAGS.image_shape and classes):
+      data_input, data_classes, origin = data_shape(config.data)
+      shape = shape if FLAGS.image_shape else data_input
+      classes = classes or data_classes
+      print(f'Input {shape}, {classes} classes (from {origin})')
     options = models.model_options(config.model) if name == config.model.name else {}
-    model = models.create_model(name, FLAGS.num_classes or 10, **options)
+    model = models.create_model(name, classes, **options)
     print(format_summary(name, model, shape))
 
   cli.run_main(run)

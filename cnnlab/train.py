@@ -81,7 +81,8 @@ def final_evaluation(run: 'Run', state, dataset, step: int, write) -> Dict[str, 
 
 
 def evaluate_test(run: 'Run', state, step: int) -> Optional[Dict[str, Any]]:
-  """The one evaluation of data.test_fraction's part: the chosen checkpoint, at the end.
+  """The one evaluation of the test part (official split or data.test_fraction): the chosen
+  checkpoint, at the end.
 
   Nothing before it reads the test part: no record, checkpoint choice or
   stopping decision depends on it. Writes <workdir>/eval_test.json (and its
@@ -311,9 +312,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
   if val_note:
     logging.warning('%s', val_note)
   if len(run.test_ds.labels):
-    logging.info('Test part (data.test_fraction=%g): %d images, never trained on nor used for '
-                 'any decision; evaluated once at the end on the best checkpoint.',
-                 config.data.test_fraction, len(run.test_ds.labels))
+    logging.info('Test part (%s): %d images, never trained on nor used for any decision; '
+                 'evaluated once at the end on the best checkpoint.',
+                 input_pipeline.test_source(config.data), len(run.test_ds.labels))
   guard = DivergenceGuard(run.workdir, p.step, last_good=run.ckpts.latest_step())
   records = StepRecords(run, p.step)
   saver = Saver(run, guard, records)

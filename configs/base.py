@@ -147,12 +147,21 @@ def get_config():
 
   # ---- data ---------------------------------------------------------------
   config.data = ml_collections.ConfigDict()
-  # cifar10 | fashion_mnist | mnist (tfds) | image_folder | arrays (.npz/.npy).
+  # image_folder | arrays (.npz/.npy) | fashion_mnist | mnist | kmnist | cifar10 |
+  # cifar100 | idx: the last six read the official files (idx, CIFAR pickles,
+  # Keras' mnist.npz; cnnlab/official_datasets.py), else ask tfds.
   config.data.name = 'image_folder'
   # image_folder: root with one sub-folder per class. arrays: the .npz/.npy
-  # file. tfds: optional tfds data_dir (empty = tfds' default ~/tensorflow_datasets).
-  # Default: the shared CIFAR-10 training folder beside the checkout.
+  # file. fashion_mnist ... idx: the folder or file of the official files
+  # (empty = where Keras and Debian's dataset-* packages put them), or a tfds
+  # data_dir. Default: the shared CIFAR-10 training folder beside the checkout.
   config.data.dir = '../shared/datasets/cifar10/train'
+  # cifar100: 'fine' (100 classes) or 'coarse' (its 20 superclasses) labels.
+  config.data.cifar100_labels = 'fine'
+  # fashion_mnist ... cifar100 when no files are found: True lets tfds download
+  # and prepare the dataset (needs internet); False (nothing downloads unless
+  # asked) uses tfds only where it has prepared it already.
+  config.data.download = False
   # Fraction of the training data held out (stratified, seeded) for
   # validation: model selection and early stopping never see a test split.
   # Ignored when data.val_dir is set.
@@ -172,7 +181,13 @@ def get_config():
   # part: never trained on nor used for any decision, evaluated once at the
   # end on the best checkpoint into <workdir>/eval_test.json. Fractions are of
   # the whole: val_fraction=0.1 test_fraction=0.1 is seed 003's 80/10/10.
+  # Sources with an official test split (fashion_mnist ... idx) use that as the
+  # test part instead, whole, and ignore this (unless data.val_split='test').
   config.data.test_fraction = 0.0
+  # Sources with an official test split: True makes it the test part (read
+  # once, at the end); False leaves it unread, for tuning runs, so that no
+  # test number exists that a decision could see.
+  config.data.official_test = True
   # Side length images are resized to when an image folder holds several
   # sizes; 0 = keep the native size and refuse mixed sizes.
   config.data.image_size = 0

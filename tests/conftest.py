@@ -24,6 +24,14 @@ def make_image_folder(root, classes=('cat', 'dog', 'frog'), per_class=12, size=1
   return str(root)
 
 
+@pytest.fixture
+def no_local_datasets(tmp_path, monkeypatch):
+  """Hides the machine's own dataset files (~/.keras, /usr/share/datasets) from the test."""
+  from cnnlab import official_datasets  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv('KERAS_HOME', str(tmp_path / 'keras_home'))
+  monkeypatch.setattr(official_datasets, 'SYSTEM_DATASETS_DIR', str(tmp_path / 'usr_share'))
+
+
 def tiny_config(data_dir, tmp_path, **overrides):
   """configs/vgg.py shrunk to a few steps on a generated folder."""
   from configs import vgg  # pylint: disable=g-import-not-at-top
@@ -130,3 +138,82 @@ def augment_train_and_uniforms(pipeline, images, rng):
   out = np.asarray(pipeline.train(rng, images, {}))
   shape = (len(images), pipeline.uniforms_for(images.shape[1:]))
   return out, jax.random.uniform(rng, shape, jnp.float32)
+
+
+# ---- the official dataset formats, written byte for byte (cnnlab.dataset_files reads them) ----
+
+def write_idx(path, array):
+  """An idx-ubyte file: magic 0, 0, 0x08 (uint8), ndim; big-endian uint32 sizes; the bytes.
+
+  gzipped when `path` ends in .gz, as the official downloads are.
+  """
+  import gzip  # pylint: disable=g-import-not-at-top
+  import struct  # pylint: disable=g-import-not-at-top
+  array = np.asarray(array, np.uint8)
+  raw = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f'>{array.ndim}I', *array.shape)
+  raw += array.tobytes()
+  with (gzip.open if str(path).endswith('.gz') else open)(path, 'wb') as f:
+    f.write(raw)
+  return str(path)
+
+
+def write_idx_folder(folder, train, test, gz=True):
+  """The four official files of an MNIST-style dataset: train / t10k images and labels.
+
+  train, test: (images uint8 [N, H, W], labels [N]).
+  """
+  os.makedirs(folder, exist_ok=True)
+  ext = '.gz' if gz else ''
+  for prefix, (images, labels) in (('train', train), ('t10k', test)):
+    write_idx(os.path.join(folder, f'{prefix}-images-idx3-ubyte{ext}'), images)
+    write_idx(os.path.join(folder, f'{prefix}-labels-idx1-ubyte{ext}'), labels)
+  return str(folder)
+
+
+def random_idx_split(n, seed, classes=10, size=28):
+  rng = np.random.default_rng(seed)
+  return (rng.integers(0, 256, (n, size, size), dtype=np.uint8),
+          np.arange(n, dtype=np.uint8) % classes)
+
+
+def write_cifar_pickle(path, entries):
+  """A CIFAR batch as its authors wrote it: a pickled dict with byte-string keys."""
+  import pickle  # pylint: disable=g-import-not-at-top
+  with open(path, 'wb') as f:
+    pickle.dump({k.encode() if isinstance(k, str) else k: v for k, v in entries.items()}, f,
+                protocol=2)
+
+
+def cifar_rows(images):
+  """uint8 [N, 32, 32, 3] -> CIFAR's rows of 3,072: all red, then green, then blue."""
+  return np.ascontiguousarray(np.asarray(images, np.uint8).transpose(0, 3, 1, 2).reshape(-1, 3072))
+
+
+def write_cifar10_folder(root, train_images, train_labels, test_images, test_labels,
+                         names=None):
+  """cifar-10-batches-py/ with data_batch_1..5 (the training images dealt out in order),
+  test_batch and batches.meta."""
+  folder = os.path.join(root, 'cifar-10-batches-py')
+  os.makedirs(folder, exist_ok=True)
+  names = names or [f'class{k}' for k in range(10)]
+  write_cifar_pickle(os.path.join(folder, 'batches.meta'),
+                     {'label_names': [n.encode() for n in names], 'num_vis': 3072})
+  parts = np.array_split(np.arange(len(train_labels)), 5)
+  for i, part in enumerate(parts, 1):
+    write_cifar_pickle(os.path.join(folder, f'data_batch_{i}'), {
+        'batch_label': f'training batch {i} of 5'.encode(),
+        'labels': [int(v) for v in np.asarray(train_labels)[part]],
+        'data': cifar_rows(np.asarray(train_images)[part]),
+        'filenames': [f'{j}.png'.encode() for j in part]})
+  write_cifar_pickle(os.path.join(folder, 'test_batch'), {
+      'batch_label': b'testing batch 1 of 1', 'labels': [int(v) for v in test_labels],
+      'data': cifar_rows(test_images)})
+  return folder
+
+
+def tar_gz(folder, archive):
+  """`folder` packed as the official archive is: a .tar.gz holding the folder by name."""
+  import tarfile  # pylint: disable=g-import-not-at-top
+  with tarfile.open(archive, 'w:gz') as tar:
+    tar.add(folder, arcname=os.path.basename(folder))
+  return str(archive)

@@ -74,7 +74,7 @@ def test_corrupt_jpeg_names_file(tmp_path):
     ('--config.optimizer.name=adamm', "Unknown optimizer 'adamm'"),
     ('--config.optimizer.lrr=0.1', 'unknown config field'),
     ('--config.schedule.name=cosin', "Unknown schedule 'cosin'"),
-    ('--config.data.name=cifar100', "Unknown dataset 'cifar100'"),
+    ('--config.data.name=cifar1000', "Unknown dataset 'cifar1000'"),
     ('--config.augment=flip_lr|rotat(8)', "Unknown augmentation op 'rotat'"),
     ('--config.tta=flipp', "Unknown test-time augmentation 'flipp'"),
 ])

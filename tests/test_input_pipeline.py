@@ -181,9 +181,13 @@ def test_epoch_permutation_is_a_function_of_seed_and_epoch():
 
 @pytest.mark.parametrize('name,shape', [('cifar10', (32, 32, 3)), ('mnist', (28, 28, 1)),
                                         ('fashion_mnist', (28, 28, 1))])
-def test_tfds_path_offline_with_mock_data(tmp_path, name, shape):
+def test_tfds_path_offline_with_mock_data(tmp_path, name, shape, no_local_datasets):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (a dependency)
   config = data_config('', tmp_path, name=name)
+  # No files anywhere and tfds has not prepared it: nothing downloads unless asked.
+  with pytest.raises(UserError, match=r'not prepared in .*data.download=True'):
+    input_pipeline.load_dataset(config, 'train')
+  config.download = True
   with tfds.testing.mock_data(num_examples=12):
     ds = input_pipeline.load_dataset(config, 'train')
   assert ds.images.shape == (12,) + shape and ds.images.dtype == np.uint8
@@ -301,10 +305,12 @@ def test_val_dir_folder_and_arrays(tmp_path):
     input_pipeline.load_all_splits(folder_config(root, tmp_path, val_dir=big))
 
 
-def test_val_split_validates_on_a_tfds_split_as_seeds_002_and_004_did(tmp_path):
+def test_val_split_validates_on_a_tfds_split_as_seeds_002_and_004_did(tmp_path,
+                                                                      no_local_datasets):
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top  (a dependency)
   from cnnlab import report  # pylint: disable=g-import-not-at-top
-  config = folder_config('', tmp_path, name='cifar10', val_split='test', test_fraction=0.25)
+  config = folder_config('', tmp_path, name='cifar10', val_split='test', test_fraction=0.25,
+                         download=True)
   with tfds.testing.mock_data(num_examples=12):
     splits = input_pipeline.load_all_splits(config)
     test_split = input_pipeline.load_dataset(config.data, 'test')

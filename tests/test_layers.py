@@ -10,7 +10,8 @@ Layers, bottom to top (a module imports only from its own layer or below):
                 history, progress, workdir, guards, best, xla_flags, configs;
                 it imports nothing else of cnnlab
   1 base        figures, step_figures, tensorboard, lookahead
-  2 parts       input_pipeline, augment (the package), models, schedules,
+  2 parts       input_pipeline, dataset_files (the official formats read),
+                official_datasets (where they lie), augment (the package), models, schedules,
                 optimizers, tta, finetune, keras_import (Keras files read),
                 keras_net (a model from a Keras layer list), backbones
   3 steps       steps (pure train/eval steps), batches (where a step's batch
@@ -36,7 +37,7 @@ PACKAGES = ('cnnlab', 'seq2seq')
 LAYERS = [
     ['cnnlab.core'],
     ['cnnlab', 'cnnlab.figures', 'cnnlab.step_figures', 'cnnlab.tensorboard', 'cnnlab.lookahead'],
-    ['cnnlab.input_pipeline', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
+    ['cnnlab.input_pipeline', 'cnnlab.dataset_files', 'cnnlab.official_datasets', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
      'cnnlab.optimizers', 'cnnlab.tta', 'cnnlab.finetune', 'cnnlab.keras_import', 'cnnlab.keras_net', 'cnnlab.backbones',
      'seq2seq', 'seq2seq.input_pipeline', 'seq2seq.models'],
     ['cnnlab.steps', 'cnnlab.report', 'cnnlab.batches'],

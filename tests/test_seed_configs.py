@@ -226,40 +226,88 @@ def seed003_file(tmp_path_factory):
   return str(path)
 
 
-@pytest.mark.parametrize('name', sorted(SEED003))
-def test_seed003_protocol_and_a_tiny_run(name, seed003_file, tmp_path):
-  import json  # pylint: disable=g-import-not-at-top
+@pytest.fixture(scope='module')
+def fashion_mnist_folder(tmp_path_factory):
+  """The four official Fashion-MNIST idx files (gzipped), 10 classes, 60 train / 20 test images."""
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from conftest import write_idx_folder  # pylint: disable=g-import-not-at-top
+
+  def split(n, seed):
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 10
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for k in range(10):  # a class-dependent bright bar, so there is something to learn
+      images[labels == k, 2 * k + 2:2 * k + 5, 4:24] = 220
+    return images, labels
+
+  return write_idx_folder(tmp_path_factory.mktemp('fashion-mnist'), split(60, 0), split(20, 1))
+
+
+def _tiny_run(config, workdir):
   from cnnlab import train  # pylint: disable=g-import-not-at-top
   from cnnlab.core import history  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-  model, params, optimizer, lr, schedule, spec = SEED003[name]
-  config = _config(name)
-  # The seed's data and split: the .npy arrays, 80/10/10; batch 128, 100 epochs.
-  assert (config.data.name, config.data.val_fraction, config.data.test_fraction) == (
-      'arrays', 0.1, 0.1)
-  assert (config.batch_size, config.num_epochs, config.model.name) == (128, 100, model)
-  assert (config.optimizer.name, config.optimizer.lr, config.optimizer.eps,
-          config.schedule.name, config.augment) == (optimizer, lr, 1e-7, schedule, spec)
-  assert _param_counts(config, (1, 28, 28, 1), 5) == params
-  if schedule == 'sgdr':  # CosineAnneal(max_lr=0.006, min_lr=0.001, T=10, T_mul=1), 375 steps
-    assert [_lr(config, s, 375, 37_500) for s in (0, 1875, 3749, 3750, 7500)] == pytest.approx(
-        [0.006, 0.0035, 0.001, 0.006, 0.006], abs=1e-6)
-  # One epoch on a generated file in the seed's format: 50 train / 5 val / 5 test images.
-  config.data.dir = seed003_file
   config.num_epochs = 1
   config.batch_size = 10
   config.eval_batch_size = 10
   config.log_every_steps = 1
   config.report = False
-  workdir = str(tmp_path / name)
   train.train_and_evaluate(config, workdir)
   records = [r for r in history.read(workdir) if 'val_accuracy' in r]
   assert len(records) == 1 and 0.0 <= records[0]['val_accuracy'] <= 1.0
   with open(os.path.join(workdir, 'eval_test.json')) as f:
-    assert json.load(f)['count'] == 5  # the test part, once, at the end
+    return json.load(f)
+
+
+@pytest.mark.parametrize('name', sorted(SEED003))
+def test_seed003_protocol_and_a_tiny_run_on_the_official_files(name, fashion_mnist_folder,
+                                                               tmp_path):
+  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  model, params, optimizer, lr, schedule, spec = SEED003[name]
+  config = _config(name)
+  # The real Fashion-MNIST by default: 6,000 of the 60,000 for val, the official test split.
+  assert (config.data.name, config.data.dir, config.data.val_fraction) == ('fashion_mnist', '', 0.1)
+  assert (config.batch_size, config.num_epochs, config.model.name) == (128, 100, model)
+  assert (config.optimizer.name, config.optimizer.lr, config.optimizer.eps,
+          config.schedule.name, config.augment) == (optimizer, lr, 1e-7, schedule, spec)
+  assert _param_counts(config, (1, 28, 28, 1), 5) == params  # the seed's 5-class summary
+  if schedule == 'sgdr':  # CosineAnneal(max_lr=0.006, min_lr=0.001, T=10, T_mul=1), 375 steps
+    assert [_lr(config, s, 375, 37_500) for s in (0, 1875, 3749, 3750, 7500)] == pytest.approx(
+        [0.006, 0.0035, 0.001, 0.006, 0.006], abs=1e-6)
+  # One epoch on the official files' format: 50 train / 10 val (one of each class's six), the
+  # 20 test images once, at the end.
+  config.data.dir = fashion_mnist_folder
+  workdir = str(tmp_path / name)
+  evaluation = _tiny_run(config, workdir)
+  assert evaluation['count'] == 20 and evaluation['class_names'][0] == 'T-shirt/top'
   meta = workdir_lib.read_meta(workdir)
-  assert meta['data']['num_test'] == 5
+  assert (meta['data']['num_train'], meta['data']['num_val'], meta['data']['num_test']) == (
+      50, 10, 20)
+  assert meta['class_names'][-1] == 'Ankle boot' and len(meta['class_names']) == 10
+
+
+@pytest.mark.parametrize('name', ['seed003_brief', 'seed003_elastic_sgdr'])
+def test_seed003_on_the_seeds_own_kaggle_file(name, seed003_file, tmp_path):
+  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
+  config = _config(name)
+  config.data.name, config.data.dir = 'arrays', seed003_file
+  workdir = str(tmp_path / name)
+  # 80/10/10 of the 60 images (one of each class's 12 for val and for test): the 5 test
+  # images once, at the end.
+  assert _tiny_run(config, workdir)['count'] == 5
+  meta = workdir_lib.read_meta(workdir)
+  assert (meta['data']['num_train'], meta['data']['num_val'], meta['data']['num_test']) == (
+      50, 5, 5)
   assert '5.0' in json.dumps(meta)  # the seed's original targets are kept
+
+
+def test_summary_prints_the_seeds_shapes_without_being_told(fashion_mnist_folder):
+  from conftest import run_module  # pylint: disable=g-import-not-at-top
+  result = run_module('cnnlab.summary', '--config=configs/seeds/seed003_brief.py',
+                      f'--config.data.dir={fashion_mnist_folder}')
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert 'input (28, 28, 1)' in result.stdout and '10 classes' in result.stdout
+  # 28x28x1 through Conv32, BN, pool, Dense 128 and a 10-way head: 804,037 + 5 * 129.
+  assert 'Total params: 804,682' in result.stdout
 
 
 # ---- benchmarks/seeds.py -------------------------------------------------------------------

@@ -1,7 +1,9 @@
 r"""Seed 003 ablation: the deeper model trained as seed003_deeper but with Adamax (tf.keras defaults), no augmentation, constant lr.
 
-  python -m cnnlab.main --config=configs/seeds/seed003_adamax.py \
-      --workdir=runs/seeds/seed003_adamax --config.data.dir=<fashion_mnist_dataset_train.npy>
+  python -m cnnlab.main --config=configs/seeds/seed003_adamax.py --workdir=runs/seeds/seed003_adamax
+  # the seed's own 5-class Kaggle file instead of the official 10-class files:
+  python -m cnnlab.main --config=configs/seeds/seed003_adamax.py --workdir=runs/seeds/seed003_adamax_kaggle \
+      --config.data.name=arrays --config.data.dir=<fashion_mnist_dataset_train.npy>
 
 Seed 003 switched to Adamax only together with elastic augmentation and
 SGDR (configs/seeds/seed003_elastic_sgdr.py; its Adamax section, lines
@@ -11,7 +13,7 @@ printed val 0.9195, line 934, with Adam) and seed003_elastic_sgdr (val
 0.9133, line 1866). Adamax at tf.keras' defaults: lr 0.001, b1 0.9, b2
 0.999, epsilon 1e-7; batch 128, 100 epochs (protocol:
 configs/seeds/seed003_common.py).
-cnnlab: not run here: needs the seed's .npy
+cnnlab on the real Fashion-MNIST (10 classes): benchmarks/seeds.md.
 """
 from configs.seeds import seed003_common
 

@@ -1,7 +1,9 @@
 r"""Seed 003: the deeper model with Keras' affine augmentation (rotate, zoom, shear, shift, vertical flip), Adam, 100 epochs.
 
-  python -m cnnlab.main --config=configs/seeds/seed003_affine.py \
-      --workdir=runs/seeds/seed003_affine --config.data.dir=<fashion_mnist_dataset_train.npy>
+  python -m cnnlab.main --config=configs/seeds/seed003_affine.py --workdir=runs/seeds/seed003_affine
+  # the seed's own 5-class Kaggle file instead of the official 10-class files:
+  python -m cnnlab.main --config=configs/seeds/seed003_affine.py --workdir=runs/seeds/seed003_affine_kaggle \
+      --config.data.name=arrays --config.data.dir=<fashion_mnist_dataset_train.npy>
 
 Seed 003 (lines 1013-1024; protocol: configs/seeds/seed003_common.py):
 ImageDataGenerator(rotation_range=8, zoom_range=0.1, shear_range=0.3,
@@ -10,7 +12,7 @@ width_shift_range=0.08, height_shift_range=0.08, vertical_flip=True)
 Adam, batch 128, 100 epochs (tables, lines 1961, 1973). It printed val
 accuracy 0.8657 after epoch 100 (line 1375) and test accuracy 0.8720 (line
 1383; print_accuracy: val 86.57, test 87.2, lines 1403-1411).
-cnnlab: not run here: needs the seed's .npy
+cnnlab on the real Fashion-MNIST (10 classes): benchmarks/seeds.md.
 
 The cells that build, compile and fit this run are not in the rendering
 (only its log, from line 1061): whether it started from scratch or from the

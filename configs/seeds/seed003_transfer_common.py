@@ -9,27 +9,26 @@ layer trainable=False. Adam at Keras' defaults (lr 1e-3, epsilon 1e-7),
 sparse categorical cross-entropy, batch 128, 100 epochs. It feeds the pixels
 as the file holds them (in [0, 1]) and never calls preprocess_input.
 
-Here: the same file as an arrays dataset (point data.dir at it), 54,000
-images drawn stratified (the 6,000 left out stand for the seed's unused test
-split), 1/9 of them (6,000) for validation; padding and the channel repeat
-inside the model (model.input_size=32, resize_method 'pad'); the frozen base
-as Keras freezes it: config.freeze='^backbone/' (no updates) with
-model.frozen_batchnorm='^backbone/' (ResNet's BatchNorm uses and keeps its
-ImageNet statistics). model.preprocess='unit' feeds x / 255 as the seed did;
-'caffe' (the backbones' default) is the convention the ImageNet weights were
-trained with. The notop file is looked up where keras.applications
+Here (seed003_common's data protocol): the real Fashion-MNIST by default
+(the official idx files, 10 classes, 6,000 val carved from the 60,000
+training images, the official 10,000 test images evaluated once at the end),
+or the seed's Kaggle file with --config.data.name=arrays --config.data.dir=<.npy>
+and the seed's 80/10/10 (48,000 / 6,000 / 6,000, stratified and seeded; the
+test part evaluated once at the end, as the seed evaluated its test split);
+padding and the channel repeat inside the model (model.input_size=32,
+resize_method 'pad'); the frozen base as Keras freezes it:
+config.freeze='^backbone/' (no updates) with model.frozen_batchnorm='^backbone/'
+(ResNet's BatchNorm uses and keeps its ImageNet statistics).
+model.preprocess='unit' feeds x / 255 as the seed did; 'caffe' (the
+backbones' default) is the convention the ImageNet weights were trained with.
+The notop file is looked up where keras.applications
 downloads it (~/.keras/models/); nothing downloads here.
 """
-from configs import base
+from configs.seeds import seed003_common
 
 
 def get_config(backbone: str, head_widths, head_dropout=None):
-  config = base.get_config()
-  config.data.name = 'arrays'
-  config.data.dir = 'fashion_mnist_dataset_train.npy'  # the seed's Kaggle file
-  config.data.max_examples = 54_000
-  config.data.val_fraction = 1 / 9  # 6,000 val, 48,000 train
-  config.model.name = backbone
+  config = seed003_common.get_config(backbone)  # its data, split, Adam, batch 128, 100 epochs
   config.model.backbone_weights = f'{backbone}_weights_tf_dim_ordering_tf_kernels_notop.h5'
   config.model.input_size = 32
   config.model.resize_method = 'pad'
@@ -39,9 +38,4 @@ def get_config(backbone: str, head_widths, head_dropout=None):
   config.model.head_dropout = head_dropout
   config.model.frozen_batchnorm = '^backbone/'
   config.freeze = '^backbone/'
-  config.optimizer.name = 'adam'
-  config.optimizer.lr = 1e-3
-  config.optimizer.eps = 1e-7  # Keras' Adam epsilon
-  config.batch_size = 128
-  config.num_epochs = 100
   return config

@@ -1,7 +1,6 @@
 r"""Seed 003's transfer learning with VGG16 (configs/seeds/seed003_transfer_common.py).
 
-  python -m cnnlab.main --config=configs/seeds/seed003_transfer_vgg.py \
-      --workdir=runs/seeds/seed003_transfer_vgg --config.data.dir=<Kaggle train .npy>
+  python -m cnnlab.main --config=configs/seeds/seed003_transfer_vgg.py --workdir=runs/seeds/seed003_transfer_vgg
 
 Frozen ImageNet VGG16 base (14,714,688 params), Flatten, Dense 4096 relu,
 Dropout 0.5, Dense 4096 relu, Dropout 0.5, Dense 5: 33,617,733 params,
@@ -9,7 +8,7 @@ Dropout 0.5, Dense 4096 relu, Dropout 0.5, Dense 5: 33,617,733 params,
 Colab GPU): train 92.92%, val 86.78% (last epoch val_accuracy 0.8678), test
 85.42% (evaluate: loss 0.3900, accuracy 0.8542).
 
-Not run here: needs Fashion-MNIST (the seed's Kaggle file) and ImageNet weights
+Not run here: needs ImageNet weights
 (vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, see the README).
 """
 from configs.seeds import seed003_transfer_common

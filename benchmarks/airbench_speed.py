@@ -54,7 +54,7 @@ def cpu_ghz() -> float:
     return 0.0
 
 
-def compiled_step(config, batch_size: int, num_images: int = 0):
+def compiled_step(config, batch_size: int, num_images: int = 0, image_shape=(32, 32, 3)):
   """(compiled train step, its arguments, FLOPs per trained image) for `config`.
 
   The step is cnnlab's own gather_train_step (augmentation, forward,
@@ -65,13 +65,14 @@ def compiled_step(config, batch_size: int, num_images: int = 0):
   config.batch_size = batch_size
   n = num_images or 2 * batch_size
   rng = np.random.default_rng(0)
-  images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+  images = rng.integers(0, 256, (n,) + tuple(image_shape), dtype=np.uint8)
   labels = rng.integers(0, 10, n).astype(np.int32)
   model = models.from_config(config.model, 10)
   pipeline = augment.create_pipeline(config.augment)
   tx = optimizers.create_optimizer(config, 2, 1000, frozen=models.frozen_params(model))
   settings = lookahead.settings(config, 2, 1000)
-  state = steps.create_train_state(jax.random.key(0), model, (32, 32, 3), tx, pipeline.fit(images))
+  state = steps.create_train_state(jax.random.key(0), model, tuple(image_shape), tx,
+                                   pipeline.fit(images))
   state = steps.with_lookahead(steps.fit_model(state, model, images, pipeline, 0), settings)
   step = jax.jit(functools.partial(steps.gather_train_step, pipeline=pipeline,
                                    label_smoothing=config.label_smoothing, steps_per_epoch=2,

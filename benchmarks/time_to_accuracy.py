@@ -2,12 +2,18 @@ r"""Validation accuracy against wall-clock seconds: the airbench recipes beside 
 
   bash benchmarks/time_to_accuracy.sh runs/tta airbench:0 airbench_cpu:0 ...   # train
   python benchmarks/time_to_accuracy.py --root=runs/tta                        # summarize
+  # Fashion-MNIST (the official files; each run reads its test split once, at the end):
+  bash benchmarks/time_to_accuracy.sh runs/tta_fm fashion_fast:0 fashion_fast:1 fashion_fast:2
+  python benchmarks/time_to_accuracy.py --root=runs/tta_fm --name=fashion_mnist --targets=0.94,0.95
 
 Reads every `<root>/<config>_s<seed>/` workdir that benchmarks/time_to_accuracy.sh
 trained (configs/<config>.py with --config.seed=<seed>), and writes into --out:
-  time_to_accuracy.png  val accuracy against wall-clock seconds, one line per run
-  time_to_accuracy.md   per run and per config: final val accuracy with and
-                        without TTA (mean +- std over seeds), wall seconds,
+  <name>.png            val accuracy against wall-clock seconds, one line per run
+                        (the official test accuracy at the end as a star, where read)
+  <name>.md             per run and per config: final val accuracy with and
+                        without TTA and test accuracy where the run has a test
+                        part (eval_test.json: its one reading, with the run's
+                        TTA) (mean +- std over seeds), wall seconds,
                         seconds to each target, images/s, and the % of the
                         CPU's fp32 peak the training step reaches (FLOPs per
                         image from XLA's cost analysis of the compiled step,
@@ -31,7 +37,7 @@ import numpy as np
 from cnnlab import figures
 from cnnlab.core import history
 
-TARGETS = (0.90, 0.935)
+TARGETS = (0.90, 0.935)  # CIFAR-10's; --targets for other data
 
 
 def load_runs(root: str):
@@ -45,8 +51,13 @@ def load_runs(root: str):
     with open(os.path.join(workdir, 'meta.json')) as f:
       meta = json.load(f)
     records = history.read(workdir)
+    test = None
+    if os.path.exists(os.path.join(workdir, 'eval_test.json')):
+      with open(os.path.join(workdir, 'eval_test.json')) as f:
+        test = json.load(f)
     if records:
-      runs.append(dict(name=name, seed=int(seed), records=records, meta=meta, workdir=workdir))
+      runs.append(dict(name=name, seed=int(seed), records=records, meta=meta, workdir=workdir,
+                       test=test))
   return runs
 
 
@@ -57,7 +68,7 @@ def seconds_to(records, target: float):
   return None
 
 
-def summarize_run(run, gflop_per_image, peak):
+def summarize_run(run, gflop_per_image, peak, targets=TARGETS):
   records = run['records']
   last = records[-1]
   rates = [r['images_per_sec'] for r in records[1:]] or [records[0]['images_per_sec']]
@@ -67,8 +78,10 @@ def summarize_run(run, gflop_per_image, peak):
       name=run['name'], seed=run['seed'], epochs=last['epoch'], done=done,
       val=last.get('val_accuracy'), val_tta=last.get('val_accuracy_tta'),
       wall=last['elapsed_seconds'], images_per_sec=rate,
+      train_seconds=last.get('train_seconds_total'),
+      test=run['test']['accuracy'] if run.get('test') else None,
       pct_peak=(100 * rate * gflop_per_image / peak if gflop_per_image and peak else None),
-      **{f'to_{t}': seconds_to(records, t) for t in TARGETS})
+      **{f'to_{t}': seconds_to(records, t) for t in targets})
 
 
 def _fmt(value, spec):
@@ -84,31 +97,38 @@ def _mean_std(values):
   return f'{np.mean(values):.4f} +- {np.std(values, ddof=1):.4f}'
 
 
-def markdown(rows, flops):
-  head = ('| run | epochs | val acc | val acc TTA | wall s | '
-          + ' | '.join(f's to {t:.1%}' for t in TARGETS) + ' | images/s | % of peak |')
+def markdown(rows, flops, targets=TARGETS):
+  with_test = any(r['test'] is not None for r in rows)
+  test_head = ' test acc |' if with_test else ''
+  head = ('| run | epochs | val acc | val acc TTA |' + test_head + ' wall s | train s | '
+          + ' | '.join(f's to {t:.1%}' for t in targets) + ' | images/s | % of peak |')
   lines = [head, '|' + '---|' * (head.count('|') - 1)]
   for r in rows:
+    test = f" {_fmt(r['test'], '.4f')} |" if with_test else ''
     lines.append(
         f"| {r['name']} s{r['seed']}{'' if r['done'] else ' (unfinished)'} | {r['epochs']} | "
-        f"{_fmt(r['val'], '.4f')} | {_fmt(r['val_tta'], '.4f')} | {r['wall']:.0f} | "
-        + ' | '.join(_fmt(r[f'to_{t}'], '.0f') or 'not reached' for t in TARGETS)
+        f"{_fmt(r['val'], '.4f')} | {_fmt(r['val_tta'], '.4f')} |{test} {r['wall']:.0f} | "
+        f"{_fmt(r['train_seconds'], '.0f')} | "
+        + ' | '.join(_fmt(r[f'to_{t}'], '.0f') or 'not reached' for t in targets)
         + f" | {r['images_per_sec']:.0f} | {_fmt(r['pct_peak'], '.0f')} |")
-  lines += ['', '| config | n (finished) | val acc mean +- std | with TTA | wall s mean | '
-            'GFLOP per trained image |', '|---|---|---|---|---|---|']
+  test_head = ' test acc mean +- std |' if with_test else ''
+  lines += ['', '| config | n (finished) | val acc mean +- std | with TTA |' + test_head
+            + ' wall s mean | GFLOP per trained image |',
+            '|---|---|---|---|' + ('---|' if with_test else '') + '---|---|']
   by_name = collections.defaultdict(list)
   for r in rows:
     if r['done']:
       by_name[r['name']].append(r)
   for name, group in by_name.items():
+    test = f" {_mean_std([r['test'] for r in group])} |" if with_test else ''
     lines.append(f"| {name} | {len(group)} | {_mean_std([r['val'] for r in group])} | "
-                 f"{_mean_std([r['val_tta'] for r in group])} | "
+                 f"{_mean_std([r['val_tta'] for r in group])} |{test} "
                  f"{np.mean([r['wall'] for r in group]):.0f} | "
                  f"{_fmt(flops.get(name), '.3f')} |")
   return '\n'.join(lines) + '\n'
 
 
-def figure(runs, path):
+def figure(runs, path, targets=TARGETS, ylim=(0.4, 1.0)):
   fig = figures.Figure(figsize=(7, 4.5))
   ax = fig.add_subplot()
   colours = {}
@@ -121,22 +141,24 @@ def figure(runs, path):
       ax.plot(np.asarray(x) / 60, y, '-o', ms=3, color=colour,
               label=run['name'] if run['seed'] == min(
                   r['seed'] for r in runs if r['name'] == run['name']) else None)
-  for t in TARGETS:
+      if run.get('test'):  # the one reading of the test split, at the end
+        ax.plot([x[-1] / 60], [run['test']['accuracy']], '*', ms=9, color=colour)
+  for t in targets:
     ax.axhline(t, color='grey', lw=0.7, ls='--')
   ax.set_xlabel('wall-clock minutes (this CPU)')
-  ax.set_ylabel('val accuracy (5,000 held-out training images)')
-  ax.set_ylim(0.4, 1.0)
+  ax.set_ylabel('val accuracy (held-out training images); * = test')
+  ax.set_ylim(*ylim)
   ax.grid(alpha=0.3)
   ax.legend(loc='lower right')
   return figures.save(fig, path)
 
 
-def step_flops(name: str, batch_size: int):
+def step_flops(name: str, batch_size: int, image_shape=(32, 32, 3)):
   """GFLOP per trained image of configs/<name>.py's compiled step (XLA cost analysis)."""
   import importlib
   import airbench_speed
   config = importlib.import_module(f'configs.{name}').get_config()
-  _, _, flops = airbench_speed.compiled_step(config, batch_size)
+  _, _, flops = airbench_speed.compiled_step(config, batch_size, image_shape=image_shape)
   return flops / 1e9
 
 
@@ -144,6 +166,10 @@ def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--root', default='runs/tta')
   parser.add_argument('--out', default='benchmarks/time_to_accuracy')
+  parser.add_argument('--name', default='time_to_accuracy', help='<out>/<name>.md and .png')
+  parser.add_argument('--targets', default=','.join(map(str, TARGETS)),
+                      help='val accuracies whose first crossing is timed')
+  parser.add_argument('--ymin', type=float, default=0.4)
   parser.add_argument('--flops_per_cycle', type=float, default=32.0,
                       help='fp32 FLOP per cycle per core (Zen 4, AVX-512 on 256-bit units: 32)')
   parser.add_argument('--ghz', type=float, default=0.0)
@@ -155,16 +181,18 @@ def main():
   from airbench_speed import peak_gflops
   peak = peak_gflops(args.flops_per_cycle, args.ghz)
   flops = {}
+  targets = tuple(float(t) for t in args.targets.split(','))
   for run in runs:
     if run['name'] not in flops:
       config = ml_collections.ConfigDict(run['meta']['config'])
-      flops[run['name']] = step_flops(run['name'], config.batch_size)
-  rows = [summarize_run(run, flops[run['name']], peak) for run in runs]
+      flops[run['name']] = step_flops(run['name'], config.batch_size,
+                                      tuple(run['meta']['image_shape']))
+  rows = [summarize_run(run, flops[run['name']], peak, targets) for run in runs]
   text = (f'Peak: {peak:.0f} GFLOP/s ({os.cpu_count()} cores x {args.flops_per_cycle:g} FLOP/cycle '
-          f'x clock).\n\n' + markdown(rows, flops))
-  with open(os.path.join(args.out, 'time_to_accuracy.md'), 'w') as f:
+          f'x clock).\n\n' + markdown(rows, flops, targets))
+  with open(os.path.join(args.out, f'{args.name}.md'), 'w') as f:
     f.write(text)
-  figure(runs, os.path.join(args.out, 'time_to_accuracy.png'))
+  figure(runs, os.path.join(args.out, f'{args.name}.png'), targets, (args.ymin, 1.0))
   print(text)
 
 

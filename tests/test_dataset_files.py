@@ -5,7 +5,7 @@ writers: magic numbers and big-endian sizes, pickled dicts with byte-string
 keys and channel-planar rows, the npz keys); what is read back must equal
 what was written, pixel for pixel and label for label.
 """
-import gzip
+import json
 import os
 import struct
 
@@ -302,3 +302,29 @@ def test_a_bad_file_exits_2_without_a_traceback(tmp_path):
                       f'--workdir={tmp_path / "run"}', f'--config.data.dir={folder}')
   assert result.returncode == 2, result.stderr[-2000:]
   assert 'is truncated' in result.stderr and 'Traceback' not in result.stderr
+
+
+def test_a_run_on_an_official_source_reads_its_test_split_once_and_evaluate_again(tmp_path):
+  from cnnlab import api, train  # pylint: disable=g-import-not-at-top
+  from conftest import tiny_config  # pylint: disable=g-import-not-at-top
+  train_split, test_split = random_idx_split(60, seed=0), random_idx_split(20, seed=1)
+  folder = write_idx_folder(tmp_path / 'fm', train_split, test_split)
+  config = tiny_config(folder, tmp_path, **{'data.name': 'fashion_mnist', 'num_epochs': 1,
+                                            'data.val_fraction': 0.2})
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  with open(os.path.join(workdir, 'eval_test.json')) as f:
+    at_the_end = json.load(f)
+  assert at_the_end['count'] == 20 and at_the_end['split'] == 'test'
+  assert at_the_end['test_source'] == 'the official test split of fashion_mnist'
+  os.remove(os.path.join(workdir, 'eval_test.json'))
+  again = api.evaluate(workdir, split='test', report=False)  # cnnlab.evaluate --split=test
+  assert again['name'] == 'test' and again['count'] == 20
+  assert again['accuracy'] == at_the_end['accuracy'] and again['confusion'] == at_the_end['confusion']
+  assert api.figures(workdir, 'test')  # the test images are loaded again for the figures
+  with pytest.raises(UserError, match=r"--split='train': the run's own data has the splits"):
+    api.evaluate(workdir, split='train')
+  # Tuning runs can leave the test split unread: no test number exists.
+  config.data.official_test = False
+  train.train_and_evaluate(config, str(tmp_path / 'tuning'))
+  assert not os.path.exists(tmp_path / 'tuning' / 'eval_test.json')

@@ -27,7 +27,8 @@ SEEDS = {
     'seed004_vgg': (0.7062, 10, 'val acc (test split), seed004 line 611'),
     'seed004_vgg_augment': (0.7055, 20, 'val acc (test split), seed004 line 821'),
     'seed004_subtraction': (0.9806, 39, 'val exact match by hand, seed004 line 2137'),
-    'seed002_simple': (0.6988, 25, 'val acc (test split), seed002 line 203'),
+    'seed002_simple': (0.6988, 25, 'val acc (test split), seed002 line 203; cnnlab measured '
+                       "with optax's momentum style, before the config took Keras' (see above)"),
     'seed002_large': (None, 25, 'the cell never ran (seed002 line 214, "In []:"); its text claims '
                       '"about 80%" (line 253); seed002_large_100 has the same layers'),
     'seed002_large_100': (0.8248, 100, 'val acc (test split), seed002 line 435'),
@@ -38,14 +39,19 @@ SEEDS = {
     'seed002_wide_dropout_augment': (0.8342, 100, 'val acc (test split), seed002 line 908; '
                                      'nothing printed before epoch 82'),
     'seed002_bn_augment': (0.8315, 50, 'val acc (test split), seed002 line 1058; only epoch 1 '
-                           'and 43-50 printed'),
+                           "and 43-50 printed; cnnlab measured with optax's momentum style, "
+                           "before the config took Keras' (see above)"),
     'seed000_baseline': (0.5586, 300, 'val acc (val drawn with replacement, overlapping '
                          'train), seed000 line 907'),
+    'seed000_lr_range': (None, 50, 'the LR range test: a figure only (accuracy against lr, '
+                         'seed000 line 1169), verbose=0; continues the baseline'),
     'seed000_clr': (None, 300, 'trained with verbose=0 (seed000 line 1267), continuing the '
                     'baseline: only a figure (line 1301)'),
     'seed000_optimizers': (0.8693, 120, 'val acc after all four optimizers trained one model '
                            'in turn (120 epochs) after the CLR run, seed000 line 1421; '
-                           'verbose=0, no per-epoch number'),
+                           'verbose=0, no per-epoch number. The config runs the four as '
+                           'parallel runs from the CLR weights, not chained: not the same '
+                           'protocol as this number'),
     # Seed 003: a held-out 10% val (test 10% once at the end); needs the Kaggle .npy.
     'seed003_brief': (0.8932, 100, 'val acc, seed003 line 567 (test 0.8957, line 575)'),
     'seed003_deeper': (0.9195, 100, 'val acc, seed003 line 934 (test 91.77%, line 961)'),

@@ -113,6 +113,16 @@ def test_seed000_clr_is_bckenstlers_triangle():
   assert lrs == pytest.approx([0.001, 0.0055, 0.01, 0.0055, 0.001, 0.01])
 
 
+def test_seed000_lr_range_is_one_linear_ramp_over_the_whole_run():
+  config = _config('seed000_lr_range')
+  assert (config.optimizer.name, config.optimizer.momentum, config.batch_size,
+          config.num_epochs) == ('sgd', 0.0, 500, 50)
+  assert config.init_from == 'runs/seeds/seed000_baseline' and config.log_step_records
+  # CyclicLR(base_lr=0.001, max_lr=0.1, step_size=50 x 80 = 4,000): 0.001 rising to 0.1.
+  lrs = [_lr(config, s, 80, 4_000) for s in (0, 1000, 2000, 3999)]
+  assert lrs == pytest.approx([0.001, 0.02575, 0.0505, 0.1 - 0.099 / 4000], rel=1e-5)
+
+
 def test_seed000_optimizer_comparison_sweep_parses_and_builds():
   from cnnlab import optimizers  # pylint: disable=g-import-not-at-top
   from cnnlab import sweep  # pylint: disable=g-import-not-at-top

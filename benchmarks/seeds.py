@@ -141,10 +141,9 @@ def fashion_row(root, name):
   with open(test_path) as f:
     test = json.load(f)
   records = [r for r in read(os.path.join(workdir, 'metrics.jsonl')) if 'val_accuracy' in r]
-  with open(os.path.join(workdir, 'meta.json')) as f:
-    planned = json.load(f)['config']['num_epochs']
   best = max(records, key=lambda r: r['val_accuracy'])
-  epochs = f'{round(records[-1]["epoch"])} (of the seed\'s {SEEDS[name][1]}; config {planned:g})'
+  done, seed_epochs = round(records[-1]['epoch']), SEEDS[name][1]
+  epochs = f'{done} of the seed\'s {seed_epochs} (cut short)' if done < seed_epochs else str(done)
   return (f'| {name} | {epochs} | {best["val_accuracy"]:.4f} (epoch {round(best["epoch"])}) | '
           f'**{test["accuracy"]:.4f}** | {records[-1]["elapsed_seconds"]:.0f} | {published} |')
 

@@ -74,8 +74,9 @@ def summarize_run(run, gflop_per_image, peak, targets=TARGETS):
   rates = [r['images_per_sec'] for r in records[1:]] or [records[0]['images_per_sec']]
   rate = float(np.median(rates))
   done = last['step'] >= run['meta']['num_train_steps']
+  epochs = round(last['step'] / run['meta']['steps_per_epoch'], 2)  # 6.5, not the 7th record
   return dict(
-      name=run['name'], seed=run['seed'], epochs=last['epoch'], done=done,
+      name=run['name'], seed=run['seed'], epochs=f'{epochs:g}', done=done,
       val=last.get('val_accuracy'), val_tta=last.get('val_accuracy_tta'),
       wall=last['elapsed_seconds'], images_per_sec=rate,
       train_seconds=last.get('train_seconds_total'),

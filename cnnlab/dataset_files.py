@@ -112,7 +112,10 @@ def idx_files(folder: str) -> Dict[Tuple[str, str], str]:
 
 
 def find_idx_folder(path: str) -> Optional[str]:
-  """`path` or the folder under it (torchvision's <Name>/raw/) that holds idx files."""
+  """`path` (or the folder of the file `path`) or the folder under it (torchvision's
+  <Name>/raw/) that holds idx files."""
+  if os.path.isfile(path):
+    path = os.path.dirname(path) or '.'
   candidates = [path, os.path.join(path, 'raw')]
   if os.path.isdir(path):
     candidates += [os.path.join(path, d, 'raw') for d in sorted(os.listdir(path))]

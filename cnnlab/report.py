@@ -275,7 +275,8 @@ def write_eval_scalars(workdir: str, name: str, result: Dict[str, Any],
              'macro_f1': metrics['macro avg']['f1']}
   for row in metrics['classes']:
     for key in ('precision', 'recall', 'f1'):
-      scalars[f'{key}/{row["name"]}'] = row[key]
+      # TensorBoard tags: '/' nests and spaces are refused ('T-shirt/top', 'Ankle boot').
+      scalars[f'{key}/{re.sub(r"[^A-Za-z0-9_.-]", "_", row["name"])}'] = row[key]
   tensorboard.write_scalars(os.path.join(workdir, tensorboard.SUBDIR, f'eval_{name}'),
                             scalars, epoch, {'dashboard': dashboard} if dashboard else None)
 

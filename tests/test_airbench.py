@@ -6,6 +6,7 @@ airbench's parameter groups; the triangle schedule and the lookahead EMA
 against airbench's formulas; airbench TTA against views built with np.pad;
 and the training loop's freezing, lookahead resume and val_fraction=0.
 """
+import json
 import math
 import os
 import shutil
@@ -417,3 +418,25 @@ def test_bfloat16_compute_keeps_batchnorm_and_params_in_float32():
   np.testing.assert_allclose(half, full, rtol=0.1, atol=0.05)  # bf16: ~3 digits
   jaxpr = str(jax.make_jaxpr(lambda v: model.apply(v, x, train=False))(variables))
   assert 'bf16' in jaxpr
+
+
+def test_fashion_fast_trains_on_the_official_files_and_reads_the_test_split_once(tmp_path):
+  from configs import fashion_fast  # pylint: disable=g-import-not-at-top
+  from conftest import random_idx_split, write_idx_folder  # pylint: disable=g-import-not-at-top
+  config = fashion_fast.get_config()
+  assert (config.data.name, config.data.dir, config.model.name) == ('fashion_mnist', '', 'airbench')
+  assert (tuple(config.model.widths), config.batch_size, config.num_epochs, config.tta) == (
+      (32, 64, 128), 512, 6.5, 'airbench')
+  # 28 -> whitening 27 -> 13 -> 6 -> 3 -> max pool 3 -> 1, on the idx files' 28x28x1 images.
+  folder = write_idx_folder(tmp_path / 'fm', random_idx_split(80, 0), random_idx_split(20, 1))
+  config.data.dir = folder
+  config.batch_size = config.eval_batch_size = 16
+  config.num_epochs = 1.0
+  config.lookahead.start_epochs = 0.0
+  config.report = False
+  workdir = str(tmp_path / 'run')
+  train.train_and_evaluate(config, workdir)
+  with open(os.path.join(workdir, 'eval_test.json')) as f:
+    test = json.load(f)
+  assert test['count'] == 20 and test['tta'] == 'airbench' and test['split'] == 'test'
+  assert history.read(workdir)[-1]['step'] == 70 // 16  # 80 - 10 val (one per class), batch 16

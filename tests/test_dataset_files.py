@@ -100,6 +100,9 @@ def test_torchvision_layout_and_generic_idx_with_other_classes(tmp_path):
   ds = input_pipeline.load_dataset(data_config('kmnist', tmp_path / 'root'), 'train')
   np.testing.assert_array_equal(ds.images[..., 0], images)
   assert ds.class_names[:3] == ['o', 'ki', 'su']
+  # data.dir naming one of the files reads its folder.
+  one_file = data_config('kmnist', raw / 't10k-labels-idx1-ubyte')
+  np.testing.assert_array_equal(input_pipeline.load_dataset(one_file, 'test').labels, labels[:6])
   folder = tmp_path / 'emnist'
   os.makedirs(folder)
   write_idx(folder / 'emnist-letters-train-images-idx3-ubyte.gz', images)

@@ -392,3 +392,33 @@ def test_seeds_table_compares_a_cut_short_run_with_the_seeds_curve(tmp_path):
   assert table[0] == '| epoch | seed (seed002_wide) | cnnlab seed002_wide | cnnlab seed002_wide_s1 |'
   assert table[-1] == '| 3 | 0.6956 (line 648) | 0.6900 | 0.7000 |' and len(table) == 5
   assert seeds.curve_table(str(tmp_path), 'seed002_simple') == ''
+
+
+def test_fashion_table_puts_the_test_reading_beside_the_published_rows(tmp_path):
+  seeds = _import_seeds_table()
+  workdir = tmp_path / 'seed003_deeper'
+  os.makedirs(workdir)
+  with open(workdir / 'metrics.jsonl', 'w') as f:
+    for epoch, accuracy in enumerate([0.90, 0.92, 0.91], 1):
+      f.write(json.dumps(dict(epoch=float(epoch), val_accuracy=accuracy,
+                              elapsed_seconds=60.0 * epoch)) + '\n')
+  with open(workdir / 'eval_test.json', 'w') as f:
+    json.dump({'accuracy': 0.9171, 'count': 10000}, f)
+  table = seeds.fashion_table(str(tmp_path))
+  row = [line for line in table.splitlines() if line.startswith('| seed003_deeper')][0]
+  assert "| 3 of the seed's 100 (cut short) | 0.9200 (epoch 2) | **0.9171** | 180 |" in row
+  assert '3 Conv+pooling+2 FC+dropout (none) 0.926 (line 166)' in row
+  assert '| seed003_brief | not run |' in table
+
+
+def test_published_fashion_rows_quote_the_datasets_readme():
+  import gzip  # pylint: disable=g-import-not-at-top
+  seeds = _import_seeds_table()
+  readme = '/usr/share/doc/dataset-fashion-mnist/README.md.gz'
+  if not os.path.exists(readme):
+    pytest.skip('apt-get install dataset-fashion-mnist puts the README there')
+  with gzip.open(readme, 'rt') as f:
+    lines = f.read().splitlines()
+  for classifier, _, accuracy, line_number in seeds.PUBLISHED.values():
+    line = lines[line_number - 1]
+    assert classifier.split(' (')[0] in line and f'{accuracy:.3f}'.rstrip('0') in line, line

@@ -218,7 +218,8 @@ def test_test_part_is_evaluated_once_at_the_end_on_the_best_checkpoint(tmp_path,
   with open(os.path.join(workdir, 'eval_test.json')) as f:
     evaluation = json.load(f)
   assert evaluation['count'] == 12 and evaluation['step'] == best
-  assert evaluation['test_fraction'] == 0.2 and np.sum(evaluation['confusion']) == 12
+  assert evaluation['test_source'] == 'data.test_fraction=0.2 of the training data'
+  assert evaluation['split'] == 'test' and np.sum(evaluation['confusion']) == 12
   assert workdir_lib.read_meta(workdir)['data']['num_test'] == 12
   # A separate `python -m cnnlab.evaluate` of those 12 images gives the same numbers.
   test_file = tmp_path / 'test_part.npz'

@@ -29,9 +29,6 @@ import numpy as np
 
 from cnnlab.core.errors import UserError
 
-SPLITS = ('train', 'test')
-
-
 class Arrays(NamedTuple):
   images: np.ndarray  # uint8 [N, H, W, C]
   labels: np.ndarray  # int64 [N]

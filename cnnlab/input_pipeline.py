@@ -99,7 +99,8 @@ def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> 
   return Dataset(images, labels.astype(np.int32), names, names)
 
 
-TFDS_NAMES = ('cifar10', 'cifar100', 'fashion_mnist', 'mnist', 'kmnist')
+# The official sources tfds also has (under the same names): data.val_split names their splits.
+TFDS_NAMES = tuple(n for n, source in official_datasets.SOURCES.items() if source.tfds)
 
 
 def load_official(name: str, data_config: ml_collections.ConfigDict, split: str) -> Dataset:
@@ -147,10 +148,14 @@ def has_official_test(name: str) -> bool:
   return name in official_datasets.SOURCES
 
 
+def keeps_own_test(data_config: ml_collections.ConfigDict) -> bool:
+  """Whether the source's official test split is the run's test split (not its val split)."""
+  return has_official_test(data_config.name) and data_config.get('val_split', '') != 'test'
+
+
 def uses_official_test(data_config: ml_collections.ConfigDict) -> bool:
-  """Whether the run's test part is its source's official test split."""
-  return (has_official_test(data_config.name) and data_config.get('val_split', '') != 'test'
-          and data_config.get('official_test', True))
+  """Whether the run's test part is its source's official test split (and is read)."""
+  return keeps_own_test(data_config) and data_config.get('official_test', True)
 
 
 # ---- image folder ----------------------------------------------------------------
@@ -483,8 +488,7 @@ def load_all_splits(config: ml_collections.ConfigDict, with_test: bool = True) -
   # A source with its own test split keeps it as the test part (the
   # published protocol); data.test_fraction carves one from the others.
   # (data.official_test=False leaves it unread: no test part at all.)
-  official_test = uses_official_test(d)
-  has_own_test = has_official_test(d.name) and val_split != 'test'
+  has_own_test = keeps_own_test(d)
   test_fraction = 0.0 if has_own_test else d.get('test_fraction', 0.0)
   if has_own_test and d.get('test_fraction', 0.0):
     logging.info('data.test_fraction=%g is not used: %s has an official test split, which is '
@@ -501,7 +505,7 @@ def load_all_splits(config: ml_collections.ConfigDict, with_test: bool = True) -
     _, keep = stratified_split(data.labels, d.max_examples / len(data.labels), config.seed + 1)
     data = data.subset(keep)
   test = data.subset(np.zeros(0, np.int64))
-  if official_test and with_test:
+  if uses_official_test(d) and with_test:
     test = align_classes(load_dataset(d, 'test'), data.label_values, data.class_names,
                          data.image_shape, f'the {d.name} test split', 'its training split',
                          'the two splits must be of one dataset')

@@ -32,8 +32,8 @@ KMNIST_CLASSES = ('o', 'ki', 'su', 'tsu', 'na', 'ha', 'ma', 'ya', 're', 'wo')
 class Source(NamedTuple):
   formats: Tuple[str, ...]  # readers tried in order: 'idx', 'keras_npz', 'cifar'
   class_names: Tuple[str, ...]  # () = from the files (CIFAR's meta) or 0..K-1
-  image_shape: Tuple[int, int, int]  # known before reading (cnnlab.summary)
-  num_classes: int
+  image_shape: Optional[Tuple[int, int, int]]  # known before reading (cnnlab.summary); None: read
+  num_classes: int  # (cifar100: its fine labels)
   keras_cache: Tuple[str, ...]  # names under Keras' datasets folder
   system: Tuple[str, ...]  # names under SYSTEM_DATASETS_DIR
   how_to_get: str  # the fix, when nothing is found
@@ -63,7 +63,7 @@ SOURCES = {
         ('cifar',), (), (32, 32, 3), 100, ('.',), ('cifar100',),
         KERAS_GET.format('cifar100') + '; or pass the cifar-100-python folder or '
         'cifar-100-python.tar.gz (www.cs.toronto.edu/~kriz/cifar.html)'),
-    'idx': Source(('idx',), (), (28, 28, 1), 10, (), (),
+    'idx': Source(('idx',), (), None, 0, (), (),
                   'pass --config.data.dir=<folder holding train-images-idx3-ubyte[.gz], '
                   'train-labels-idx1-ubyte[.gz] and the t10k files>', tfds=False),
 }

@@ -37,17 +37,17 @@ def define_flags():
 def data_shape(data_config) -> Tuple[Tuple[int, int, int], int, str]:
   """(input shape, classes, where they came from) of the config's data, without training.
 
-  The official sources (fashion_mnist, cifar10, ...) are known by name; a
-  folder or arrays file that exists is read (image folders from their cache);
-  otherwise CIFAR-10's 32x32x3 and 10 classes, said so.
+  The official sources (fashion_mnist, cifar10, ...) are known by name; an
+  image folder gives its class folders and first image; other data that
+  exists (an arrays file, an idx folder) is read; otherwise CIFAR-10's 32x32x3
+  and 10 classes, said so.
   """
   from cnnlab import input_pipeline, official_datasets  # pylint: disable=g-import-not-at-top
   source = official_datasets.SOURCES.get(data_config.name)
-  if source is not None and not (data_config.name == 'cifar100'
-                                 and data_config.get('cifar100_labels') == 'coarse'):
-    shape, classes, origin = source.image_shape, source.num_classes, f'data.name={data_config.name}'
-  elif source is not None:
-    shape, classes, origin = source.image_shape, 20, 'cifar100, coarse labels'
+  if source is not None and source.image_shape:
+    coarse = data_config.name == 'cifar100' and data_config.get('cifar100_labels') == 'coarse'
+    shape, classes = source.image_shape, 20 if coarse else source.num_classes
+    origin = f'data.name={data_config.name}'
   elif data_config.name == 'image_folder' and os.path.isdir(data_config.dir):
     # The class folders and the first image: decoding the whole folder is not needed.
     class_names, files = input_pipeline.list_image_folder(data_config.dir)

@@ -52,6 +52,8 @@ VARIANTS = {
     'onednn_conv': YNN_NO_CONV + ' --xla_cpu_experimental_onednn_fusion_type='
                                  'individual_convolution',
     'onednn': '--xla_cpu_use_onednn=true',
+    'onednn_all': '--xla_cpu_use_onednn=true --xla_cpu_experimental_onednn_custom_call=true '
+                  '--xla_cpu_use_xnnpack=false --xla_cpu_experimental_ynn_fusion_type=',
     'xnn_off': YNN_NO_CONV + ' --xla_cpu_use_xnnpack=false',
     'single_thread': YNN_NO_CONV + ' --xla_cpu_multi_thread_eigen=false',
     'conc_sched': YNN_NO_CONV + ' --xla_cpu_enable_concurrency_optimized_scheduler=true',
@@ -86,7 +88,6 @@ def reduce_window_max_pool(x, window):
 
 def cnnlab_worker(model_name, batch_size, steps, path, pool='reshape'):
   """Times `steps` steps of cnnlab's jitted train step per request."""
-  from cnnlab import steps
   from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults()  # as cnnlab.main does (a no-op for explicit variants)
   if pool == 'reduce_window':

@@ -12,6 +12,7 @@ from cnnlab import augment
 from cnnlab.core import checkpoints
 from cnnlab import input_pipeline
 from cnnlab import lookahead
+from cnnlab import lowering
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab.core import parallel
@@ -52,7 +53,8 @@ def load_run(workdir: str, step: Optional[int] = None) -> Run:
                                    frozen=models.frozen_params(model))
   image_shape = tuple(meta['image_shape'])
   template = steps.create_train_state(jax.random.key(0), model, image_shape, tx,
-                                      pipeline.init_stats(image_shape))
+                                      pipeline.init_stats(image_shape),
+                                      lowering.from_config(config))
   template = steps.with_lookahead(template, lookahead.settings(
       config, meta['steps_per_epoch'], meta['num_train_steps']))
   template = parallel.replicate(template, mesh)

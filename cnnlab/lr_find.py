@@ -35,6 +35,7 @@ from cnnlab.core import cli
 from cnnlab import augment
 from cnnlab import finetune
 from cnnlab import input_pipeline
+from cnnlab import lowering
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab.core import parallel
@@ -162,7 +163,7 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   # The same initial weights and data order as a training run of this config.
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx,
-                                   pipeline.fit(train_ds.images))
+                                   pipeline.fit(train_ds.images), lowering.from_config(config))
   state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from:
     state = finetune.load_init(state, config.init_from)

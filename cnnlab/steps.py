@@ -20,6 +20,7 @@ from flax.training import train_state
 from cnnlab import augment
 from cnnlab import input_pipeline
 from cnnlab import lookahead
+from cnnlab import lowering as lowering_lib
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab.core import parallel
@@ -43,9 +44,12 @@ def initialized(rng: jax.Array, model, image_shape) -> Tuple[Any, Any]:
 
 
 def create_train_state(rng: jax.Array, model, image_shape, tx: optax.GradientTransformation,
-                       input_stats: Any = None) -> TrainState:
+                       input_stats: Any = None,
+                       lowering: Optional[lowering_lib.Lowering] = None) -> TrainState:
+  """lowering: how apply_fn computes convs and products (None: XLA's, float32)."""
   params, batch_stats = initialized(rng, model, image_shape)
-  return TrainState.create(apply_fn=model.apply, params=params, tx=tx,
+  apply_fn = (lowering or lowering_lib.Lowering()).wrap(model.apply)
+  return TrainState.create(apply_fn=apply_fn, params=params, tx=tx,
                            batch_stats=batch_stats, input_stats=input_stats or {},
                            lookahead={})
 

@@ -22,8 +22,10 @@ from cnnlab import batches
 from cnnlab.core import checkpoints
 from cnnlab import finetune
 from cnnlab.core import history
+from cnnlab.core import machine
 from cnnlab import input_pipeline
 from cnnlab import lookahead
+from cnnlab import lowering
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab.core import parallel
@@ -151,12 +153,17 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
           'skipped_files': list(train_ds.skipped),
           'steps_per_epoch': steps_per_epoch, 'num_train_steps': num_train_steps,
           'config': config.to_dict()}
+  compute = lowering.resolved(config)
+  logging.info('Compute on %s: XLA flags %s, convolutions %s, products %s (%s)',
+               jax.default_backend(), compute['xla_cpu'], compute['conv'], compute['dtype'],
+               compute['chosen_by'])
   os.makedirs(workdir, exist_ok=True)
   workdir_lib.check_workdir(workdir, meta)
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   input_stats = pipeline.fit(train_ds.images)
-  state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats)
+  state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats,
+                                   lowering.Lowering(compute['conv'], compute['dtype']))
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
   if ckpts.latest_step() is None:  # a resumed run restores its own fitted and tuned weights
     state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
@@ -166,7 +173,8 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   # Restore into the replicated template: every process reads its shards collectively.
   state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
-    workdir_lib.write_meta(workdir, meta)
+    # Not part of meta's resume check: a run may resume on another machine's choice.
+    workdir_lib.write_meta(workdir, dict(meta, compute=dict(compute, cpu=machine.describe())))
   # Every process needs the same records (best accuracy, early stopping decide
   # collective saves); only process 0 rewrites the file.
   records = history.truncate_after(workdir, int(state.step), rewrite=main)

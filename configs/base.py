@@ -207,6 +207,20 @@ def get_config():
   # host. Only used with one process; multi-host always feeds from the host.
   config.data.on_device = True
 
+  # ---- how convolutions and products are computed (cnnlab.lowering) ---------
+  # 'auto' = what benchmarks/throughput.py measured fastest on this CPU's class
+  # (cnnlab.core.machine.RULES); the run logs the choice and meta.json keeps it.
+  config.compute = ml_collections.ConfigDict()
+  # XLA:CPU flag profile (cnnlab.core.xla_flags.PROFILES: eigen, onednn, xla).
+  config.compute.xla_cpu = 'auto'
+  # Convolution implementation (cnnlab.lowering.CONVS): xla (XLA's own), im2col
+  # (one dot over the kernel's taps), shifted (a dot per tap); all give the same
+  # outputs and gradients to float tolerance, and the same parameters.
+  config.compute.conv = 'auto'
+  # Inputs of every conv and dot: float32, or bfloat16 with float32 accumulation
+  # and results (parameters, optimizer state, BatchNorm, activations stay float32).
+  config.compute.dtype = 'auto'
+
   # ---- model --------------------------------------------------------------
   config.model = ml_collections.ConfigDict()
   # A name from cnnlab.models.MODELS (python -m cnnlab.summary lists them).
@@ -226,7 +240,9 @@ def get_config():
   # (airbench94_muon); '' = PyTorch's default init.
   config.model.head_init = ''
   # Compute dtype of the models that take one (airbench): 'bfloat16' on a GPU
-  # (BatchNorm and parameters stay float32); '' = float32.
+  # (activations too; BatchNorm and parameters stay float32); '' = float32.
+  # For bfloat16 products in any model with float32 activations (the CPU's
+  # bf16 units), use compute.dtype instead.
   config.model.dtype = ''
   # Model 'keras': the layer list cnnlab.import_keras read from a Keras file
   # (JSON), kept in the config so a workdir describes its own network.

@@ -65,9 +65,9 @@ import json, os, runpy, sys
 from cnnlab.core import xla_flags
 from jax._src import xla_bridge
 calls, real = [], xla_flags.set_cpu_defaults
-def spy():
+def spy(*args):
   calls.append(xla_bridge.backends_are_initialized())
-  return real()
+  return real(*args)
 xla_flags.set_cpu_defaults = spy
 module = sys.argv[1]
 sys.argv = [module, '--helpshort']

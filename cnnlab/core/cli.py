@@ -1,7 +1,8 @@
 """What every entry point (both labs' commands) does around its work.
 
 `run_command(main, define_flags)` is the one preamble: cnnlab's CPU XLA flags
-(cnnlab.core.xla_flags), then the command's flags (defined only when it runs
+(cnnlab.core.xla_flags, the profile the CPU's rule or config.compute.xla_cpu
+names), then the command's flags (defined only when it runs
 as a command, so a notebook can import every command module), then absl's
 parsing with one-line errors (`parse_flags`). `run_main` inside `main` turns a
 UserError into a message and exit status 2, Ctrl-C into status 130.
@@ -46,10 +47,29 @@ def run_command(main: Callable[[list], object],
   so setting them here, before main computes anything, is early enough.
   """
   from absl import app  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import machine  # pylint: disable=g-import-not-at-top
   from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
-  xla_flags.set_cpu_defaults()
+  xla_flags.set_cpu_defaults(machine.resolve(None)['xla_cpu'])  # this CPU's rule
   define_flags()
-  app.run(main, flags_parser=parse_flags)
+  app.run(main, flags_parser=_parse_then_set_xla_flags)
+
+
+def _parse_then_set_xla_flags(argv):
+  """parse_flags, then the XLA flag profile the parsed config names, where it names
+  another than the rule's (still before any backend starts)."""
+  from cnnlab.core import machine  # pylint: disable=g-import-not-at-top
+  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
+  argv = parse_flags(argv)
+  config = flags.FLAGS['config'].value if 'config' in flags.FLAGS else None
+  compute = config.get('compute') if hasattr(config, 'get') else None
+  profile = machine.resolve(compute)['xla_cpu']
+  if profile != machine.resolve(None)['xla_cpu']:
+    try:
+      xla_flags.set_cpu_defaults(profile)
+    except UserError as e:
+      print(f'error: {e}', file=sys.stderr)
+      sys.exit(2)
+  return argv
 
 
 def _resolve_config_args(argv):

@@ -12,8 +12,7 @@ parameters, and so the checkpoints, are the same whatever the choice.
 Gradients come from JAX's autodiff of the replacement ops.
 
 What is fastest depends on the CPU (benchmarks/throughput_results.md);
-cnnlab.core.machine picks the default
-(config.compute's 'auto').
+cnnlab.core.machine picks the default (config.compute's 'auto').
 """
 import dataclasses
 import functools
@@ -99,12 +98,12 @@ CONVS.add('im2col', im2col_conv)
 CONVS.add('shifted', shifted_conv)
 
 
-def _bfloat16_products(prim_fn, prim_params_key='preferred_element_type'):
+def _bfloat16_products(prim_fn):
   """prim_fn with float32 inputs cast to bfloat16, accumulated and returned in float32."""
   def run(a, b, **params):
     if a.dtype != jnp.float32 or b.dtype != jnp.float32:
       return prim_fn(a, b, **params)
-    params = dict(params, **{prim_params_key: jnp.float32})
+    params = dict(params, preferred_element_type=jnp.float32)
     return prim_fn(a.astype(jnp.bfloat16), b.astype(jnp.bfloat16), **params)
   return run
 
@@ -141,8 +140,7 @@ def _evaluate(jaxpr, consts, args, rules: Dict[object, Callable]):
 
 
 def _is_array(leaf) -> bool:
-  return isinstance(leaf, (jax.Array, np.ndarray, np.generic)) or isinstance(
-      leaf, jax.core.Tracer)
+  return isinstance(leaf, (jax.Array, np.ndarray, np.generic))  # jax.Array covers tracers
 
 
 @dataclasses.dataclass(frozen=True)
@@ -191,9 +189,6 @@ class Lowering:
 
     return lowered
 
-  def describe(self) -> str:
-    return f'convolutions: {self.conv}, products: {self.dtype}'
-
 
 def resolved(config) -> Dict[str, str]:
   """config.compute resolved for this CPU (machine.resolve); a config without the
@@ -201,6 +196,10 @@ def resolved(config) -> Dict[str, str]:
   return machine.resolve(config.get('compute'))
 
 
-def from_config(config) -> Lowering:
-  choice = resolved(config)
+def from_choice(choice: Dict[str, str]) -> Lowering:
+  """The Lowering of a resolved config.compute (machine.resolve's dict)."""
   return Lowering(choice['conv'], choice['dtype'])
+
+
+def from_config(config) -> Lowering:
+  return from_choice(resolved(config))

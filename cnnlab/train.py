@@ -163,7 +163,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   input_stats = pipeline.fit(train_ds.images)
   state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats,
-                                   lowering.Lowering(compute['conv'], compute['dtype']))
+                                   lowering.from_choice(compute))
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
   if ckpts.latest_step() is None:  # a resumed run restores its own fitted and tuned weights
     state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)

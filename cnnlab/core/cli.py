@@ -55,20 +55,18 @@ def run_command(main: Callable[[list], object],
 
 
 def _parse_then_set_xla_flags(argv):
-  """parse_flags, then the XLA flag profile the parsed config names, where it names
-  another than the rule's (still before any backend starts)."""
+  """parse_flags, then the XLA flag profile the parsed config resolves to (still
+  before any backend starts; it replaces the rule's profile set before parsing)."""
   from cnnlab.core import machine  # pylint: disable=g-import-not-at-top
   from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   argv = parse_flags(argv)
   config = flags.FLAGS['config'].value if 'config' in flags.FLAGS else None
   compute = config.get('compute') if hasattr(config, 'get') else None
-  profile = machine.resolve(compute)['xla_cpu']
-  if profile != machine.resolve(None)['xla_cpu']:
-    try:
-      xla_flags.set_cpu_defaults(profile)
-    except UserError as e:
-      print(f'error: {e}', file=sys.stderr)
-      sys.exit(2)
+  try:
+    xla_flags.set_cpu_defaults(machine.resolve(compute)['xla_cpu'])
+  except UserError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(2)
   return argv
 
 

@@ -6,8 +6,9 @@ cnnlab.core.cli.run_command, before its main computes anything; importing a
 command module changes nothing (tests/test_xla_flags.py checks both).
 Evidence: benchmarks/throughput_results.md.
 config.compute.xla_cpu names the profile (PROFILES); the command's config is
-read after flag parsing, still before any backend. Turn it off with CNNLAB_XLA_DEFAULTS=0. A flag you set in XLA_FLAGS yourself
-always wins: defaults are only added for flags XLA_FLAGS does not mention.
+read after flag parsing, still before any backend. Turn it off with
+CNNLAB_XLA_DEFAULTS=0. A flag you set in XLA_FLAGS yourself always wins:
+defaults are only added for flags XLA_FLAGS does not mention.
 Nothing is added when JAX is told to use an accelerator (JAX_PLATFORMS without
 'cpu') or when a GPU/TPU plugin is installed and JAX_PLATFORMS does not say
 cpu: the flags tune XLA's CPU compiler only.

@@ -20,7 +20,13 @@ from typing import Any, Dict, Optional, Tuple
 
 from absl import flags
 
+from cnnlab import inference
+from cnnlab import input_pipeline
+from cnnlab import report as report_lib
+from cnnlab import steps
 from cnnlab.core import cli
+from cnnlab.core import parallel
+from cnnlab.core.errors import UserError
 
 FLAGS = flags.FLAGS
 
@@ -32,7 +38,8 @@ def define_flags():
   flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s own data '
                       '(its val split, or --split=test: its test part), or --data_name.')
   flags.DEFINE_string('data_name', '', 'A data.name (image_folder, arrays, fashion_mnist, '
-                      'cifar10, ...); default from --data_dir\'s kind.')
+                      'cifar10, ...); default from what --data_dir is (input_pipeline.'
+                      'source_for_path, logged).')
   flags.DEFINE_string('split', '', 'Without --data_dir / --data_name: val (default) or test (the '
                       'run\'s test part: its official test split or data.test_fraction\'s '
                       'part, as eval_test.json); with --data_name: its split (default test).')
@@ -48,35 +55,43 @@ def define_flags():
 
 def load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: int):
   """(name, dataset) to evaluate on, labels aligned with the run's classes."""
-  from cnnlab import inference, input_pipeline, report  # pylint: disable=g-import-not-at-top
-  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
+  name, _, dataset = _load_eval_data(run, data_dir, data_name, split, image_size)
+  return name, dataset
+
+
+def _load_eval_data(run, data_dir: str, data_name: str, split: str, image_size: int):
+  """(name, data.name read with ('' = the run's own data), dataset) of load_eval_data.
+
+  data_dir without data_name is read by input_pipeline.source_for_path's
+  choice (logged), with the run's data.name preferred where it reads the files.
+  """
   data_config = run.config.data.copy_and_resolve_references()
   data_config.channels = run.meta['image_shape'][2]
   data_config.image_size = image_size or data_config.image_size
   if not data_dir and not data_name:
-    if split not in ('', report.VAL_SPLIT, report.TEST_SPLIT):
+    if split not in ('', report_lib.VAL_SPLIT, report_lib.TEST_SPLIT):
       raise UserError(f'--split={split!r}: the run\'s own data has the splits '
-                      f'{report.VAL_SPLIT!r} and {report.TEST_SPLIT!r}; for a split of another '
-                      'dataset pass --data_name too')
-    if split != report.TEST_SPLIT:
+                      f'{report_lib.VAL_SPLIT!r} and {report_lib.TEST_SPLIT!r}; for a split of '
+                      'another dataset pass --data_name too')
+    if split != report_lib.TEST_SPLIT:
       _, val = input_pipeline.load_splits(run.config)
-      return report.VAL_SPLIT, val
+      return report_lib.VAL_SPLIT, '', val
     test = input_pipeline.load_all_splits(run.config).test
     if not len(test.labels):
       raise UserError(f'the run in {run.workdir!r} has no test part: its data '
                       f'({run.config.data.name}) has no official test split and '
                       'data.test_fraction was 0; pass --data_dir or --data_name for other data')
-    return report.TEST_SPLIT, test
+    return report_lib.TEST_SPLIT, '', test
   split = split or 'test'
-  if data_dir and not data_name:
-    data_name = 'arrays' if data_dir.endswith(('.npz', '.npy')) else 'image_folder'
+  if data_dir:
+    data_name = input_pipeline.choose_source(data_dir, data_name, run.config.data.name)
   data_config.name = data_name
   data_config.dir = data_dir
   dataset = input_pipeline.load_dataset(data_config, split)
   name = (os.path.splitext(os.path.basename(os.path.normpath(data_dir)))[0]
           if data_dir else f'{data_name}_{split}')
   source = f'--data_dir={data_dir!r}' if data_dir else f'--data_name={data_name} --split={split}'
-  return name, inference.align_labels(run, dataset, source)
+  return name, data_name, inference.align_labels(run, dataset, source)
 
 
 def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', split: str = '',
@@ -97,22 +112,21 @@ def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', spli
     {what: path} of the files written ('eval.json', the report's files); on
     processes other than the first nothing is written and `written` is empty.
   """
-  from cnnlab import inference, report as report_lib, steps  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
   run = inference.load_run(workdir, step)
   eval_fn = steps.make_eval_fn(run.pipeline, tta)  # fails fast on an unknown tta
   data_name_given = data_name
-  name_from_data, dataset = load_eval_data(run, data_dir, data_name, split, image_size)
+  name_from_data, data_name, dataset = _load_eval_data(run, data_dir, data_name, split,
+                                                       image_size)
   name = name or (f'{name_from_data}_tta_{tta}' if tta else name_from_data)
   result = steps.evaluate(run.state, dataset, run.mesh, eval_fn, run.config.eval_batch_size,
                           with_probabilities=True)
   probabilities = result.pop('probabilities')
   # label_values: the original label of each confusion row / column (an
   # arrays file's 1..5), as class_names are the folder names. split and
-  # image_size say which data to load again (cnnlab.api.figures).
-  own_data = not data_dir and not data_name_given  # the run's val split or test part
-  info = dict(data_dir=data_dir, data_name='' if own_data else data_name or run.config.data.name,
-              tta=tta, label_values=run.meta['label_values'])
+  # image_size say which data to load again (cnnlab.api.figures); data_name
+  # is the source read ('' = the run's own val split or test part).
+  info = dict(data_dir=data_dir, data_name=data_name, tta=tta,
+              label_values=run.meta['label_values'])
   if not data_dir:
     info['split'] = (split or 'test') if data_name_given else name_from_data
   if image_size:
@@ -135,14 +149,12 @@ def main(argv):
   del argv
 
   def run_eval():
-    from cnnlab import report  # pylint: disable=g-import-not-at-top
-    from cnnlab.core import parallel  # pylint: disable=g-import-not-at-top
     record, written = evaluate_workdir(
         FLAGS.workdir, FLAGS.data_dir, FLAGS.data_name, FLAGS.split, FLAGS.step,
         FLAGS.image_size, FLAGS.name, FLAGS.tta, FLAGS.report)
     if not parallel.is_main_process():
       return
-    where = (f', report in {report.report_dir(os.path.abspath(FLAGS.workdir), record["name"])}'
+    where = (f', report in {report_lib.report_dir(os.path.abspath(FLAGS.workdir), record["name"])}'
              if FLAGS.report else '')
     print(f'{record["name"]}: accuracy {record["accuracy"]:.4f}  loss {record["loss"]:.4f}  '
           f'({record["count"]} images, step {record["step"]}) -> {written["eval.json"]}{where}')

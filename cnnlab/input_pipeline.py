@@ -8,13 +8,18 @@ Sources (config.data.name, registered in DATASETS):
 
 Every source returns the same `Dataset`: small datasets fit in memory as uint8,
 which is what lets the train loop keep them on the accelerator and gather
-batches by index there.
+batches by index there. Read with labelled=False (cnnlab.predict), a source
+returns the images and their ids only: a folder of images without class
+sub-folders, an arrays file without labels. A bare path (cnnlab.evaluate's
+--data_dir, cnnlab.predict's --input, data.val_dir) gets its source from one
+rule, `source_for_path`, which says what it decided and why.
 """
 import concurrent.futures
 import dataclasses
 import hashlib
 import logging
 import os
+import re
 from typing import Any, List, NamedTuple, Optional, Sequence, Tuple
 
 import jax
@@ -22,6 +27,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
+from cnnlab import dataset_files
 from cnnlab import official_datasets
 from cnnlab.core.errors import UserError
 from cnnlab.core.registry import Registry
@@ -31,13 +37,20 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png')
 # Keys an arrays file may use, most specific first (seed 003 uses features/target).
 IMAGE_KEYS = ('images', 'image', 'x', 'X', 'features', 'data')
 LABEL_KEYS = ('labels', 'label', 'y', 'Y', 'target', 'targets')
+ID_KEYS = ('id', 'ids', 'Id', 'ID')
+NO_LABEL = -1  # the label of every image read with labelled=False
 
 
 @dataclasses.dataclass
 class Dataset:
-  """Images, integer labels 0..K-1, and what those labels mean."""
+  """Images, integer labels 0..K-1, and what those labels mean.
+
+  Read with labelled=False: every label is NO_LABEL, class_names and
+  label_values are empty and ids are always set (row numbers where the
+  source has none).
+  """
   images: np.ndarray  # uint8 [N, H, W, C]
-  labels: np.ndarray  # int32 [N], 0..K-1
+  labels: np.ndarray  # int32 [N], 0..K-1 (NO_LABEL: unlabelled)
   class_names: List[str]  # name of class k, for reports
   # The original label of class k (an arrays file's 1..5, a folder's name):
   # evaluation and predictions report these.
@@ -61,6 +74,14 @@ class Dataset:
         ids=None if self.ids is None else self.ids[indices])
 
 
+def without_labels(dataset: Dataset) -> Dataset:
+  """`dataset`'s images and ids (row numbers where it has none), its labels dropped."""
+  n = len(dataset.images)
+  return dataclasses.replace(
+      dataset, labels=np.full(n, NO_LABEL, np.int32), class_names=[], label_values=[],
+      ids=np.arange(n) if dataset.ids is None else dataset.ids)
+
+
 def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
   """uint8 [N,H,W,C] -> [N,H,W,channels]: gray<->RGB, RGBA drops alpha."""
   have = images.shape[-1]
@@ -80,6 +101,8 @@ def to_channels(images: np.ndarray, channels: int) -> np.ndarray:
 
 def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> Dataset:
   """A whole tfds split as numpy arrays (downloads on first use, then cached by tfds)."""
+  # Here, not at the top: tensorflow_datasets imports TensorFlow (seconds), and
+  # only a tfds source needs it.
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   try:
     ds, info = tfds.load(name, split=split, as_supervised=True, with_info=True,
@@ -103,13 +126,20 @@ def load_tfds(name: str, data_config: ml_collections.ConfigDict, split: str) -> 
 TFDS_NAMES = tuple(n for n, source in official_datasets.SOURCES.items() if source.tfds)
 
 
-def load_official(name: str, data_config: ml_collections.ConfigDict, split: str) -> Dataset:
+def load_official(name: str, data_config: ml_collections.ConfigDict, split: str,
+                  labelled: bool = True) -> Dataset:
   """`name`'s official files (data.dir, or where Keras and Debian put them), else tfds.
 
   tfds is asked when its data_dir (data.dir, else its default) holds `name`
   already, or with data.download=True (it then downloads and prepares it).
   Finding nothing is an error listing the places looked and how to get the data.
+  labelled=False: the images with their row numbers as ids.
   """
+  dataset = _load_official(name, data_config, split)
+  return dataset if labelled else without_labels(dataset)
+
+
+def _load_official(name: str, data_config: ml_collections.ConfigDict, split: str) -> Dataset:
   found, places = official_datasets.locate(name, data_config.dir)
   if found:
     kind, path = found
@@ -140,7 +170,8 @@ def tfds_data_dir() -> str:
 
 
 for _name in official_datasets.SOURCES:
-  DATASETS.add(_name, lambda data_config, split, _n=_name: load_official(_n, data_config, split))
+  DATASETS.add(_name, lambda data_config, split, labelled=True, _n=_name: load_official(
+      _n, data_config, split, labelled))
 
 
 def has_official_test(name: str) -> bool:
@@ -257,31 +288,57 @@ def _prune_cache(keep: str, root: str, options: str) -> None:
       logging.info('Removed the outdated image cache %s', path)
 
 
-def load_image_folder(data_config, split: str = 'train', root: Optional[str] = None) -> Dataset:
-  """Decodes <root>/<class>/* once into uint8 arrays, cached by folder content."""
-  del split  # A folder is one split; the validation split is carved from it.
-  root = os.path.abspath(root or data_config.dir)
-  classes, files = list_image_folder(root)
-  key = _folder_fingerprint(root, files, data_config)
-  cache = os.path.join(cache_dir(data_config), f'{os.path.basename(root)}-{key}.npz')
-  if os.path.exists(cache):
-    with np.load(cache) as z:
-      logging.info('Loaded %d decoded images from cache %s', len(z['labels']), cache)
-      skipped = [str(s) for s in z['skipped']] if 'skipped' in z.files else []
-      _log_skipped(skipped, root)
-      return Dataset(z['images'], z['labels'], classes, classes, ids=z['ids'],
-                     skipped=skipped)
+def _natural_key(text: str):
+  return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', text)]
 
-  logging.info('Decoding %d images under %s (cached afterwards)...', len(files), root)
-  paths = [p for p, _ in files]
+
+def _id_value(text: str):
+  """'0042' stays a string (leading zeros matter to ids); '42' becomes 42."""
+  return int(text) if re.fullmatch(r'-?[1-9]\d*|0', text) else text
+
+
+def list_images(root: str) -> Tuple[List[str], List[Any]]:
+  """(paths, ids) of the images anywhere under `root`, sorted by id.
+
+  The id of an image is its file name without the extension (`123.png` ->
+  123, `0042.png` -> '0042'), or its path relative to `root` where names
+  repeat (a/1.png and b/1.png, or 1.jpg and 1.png); sorted naturally (2 before 10).
+  """
+  if not os.path.isdir(root):
+    raise UserError(f'image folder {root!r} does not exist')
+  paths = []
+  for folder, dirs, files in os.walk(root):
+    dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
+    paths += [os.path.join(folder, f) for f in files
+              if f.lower().endswith(IMAGE_EXTENSIONS) and not f.startswith('.')]
+  if not paths:
+    raise UserError(f'{root!r} holds no {"/".join(IMAGE_EXTENSIONS)} images')
+  stems = [os.path.splitext(os.path.basename(p))[0] for p in paths]
+  if len(set(stems)) == len(stems):
+    names = stems
+  else:  # the same file name in two sub-folders (or a.jpg and a.png): keep them apart
+    names = [os.path.relpath(p, root).replace(os.sep, '/') for p in paths]
+  order = sorted(range(len(paths)), key=lambda i: _natural_key(names[i]))
+  return [paths[i] for i in order], [_id_value(names[i]) for i in order]
+
+
+def _decode_images(paths: Sequence[str], root: str, data_config, labelled: bool
+                   ) -> Tuple[np.ndarray, List[int], List[str]]:
+  """(uint8 NHWC images, the indices of `paths` they are, the skipped paths relative to root).
+
+  Every image at data.image_size (when set), converted to data.channels (0: gray
+  when all are gray, else RGB); a corrupt file is an error unless data.skip_corrupt.
+  """
   with concurrent.futures.ThreadPoolExecutor(max(2, os.cpu_count() or 1)) as pool:
     decoded = list(pool.map(lambda p: _decode(p, data_config.image_size), paths, chunksize=256))
   bad = [(p, err) for p, (_, err) in zip(paths, decoded) if err]
   if bad and not data_config.skip_corrupt:
     path, err = bad[0]
-    raise UserError(
-        f'cannot decode image {path!r} ({err}); {len(bad)} corrupt file(s) in all. '
-        'Delete or replace it, or pass --config.data.skip_corrupt=True to skip corrupt images.')
+    # Unlabelled images (predictions) want a row each: no skipping to suggest.
+    skip = (', or pass --config.data.skip_corrupt=True to skip corrupt images' if labelled
+            else '')
+    raise UserError(f'cannot decode image {path!r} ({err}); {len(bad)} corrupt file(s) in all. '
+                    f'Delete or replace it{skip}.')
   skipped = [os.path.relpath(p, root) for p, _ in bad]
   _log_skipped(skipped, root)
   keep = [i for i, (_, err) in enumerate(decoded) if not err]
@@ -297,6 +354,39 @@ def load_image_folder(data_config, split: str = 'train', root: Optional[str] = N
         '--config.data.image_size=N to resize them all to NxN.')
   channels = data_config.channels or (1 if all(a.shape[-1] == 1 for a in arrays) else 3)
   images = np.stack([to_channels(a[None], channels)[0] for a in arrays])
+  return images, keep, skipped
+
+
+def load_image_folder(data_config, split: str = 'train', root: Optional[str] = None,
+                      labelled: bool = True) -> Dataset:
+  """Decodes <root>/<class>/* once into uint8 arrays, cached by folder content.
+
+  labelled=False: every image anywhere under root, ids as list_images gives
+  them, in that order; decoded each time (predictions read a folder once).
+  """
+  del split  # A folder is one split; the validation split is carved from it.
+  root = os.path.abspath(root or data_config.dir)
+  if not labelled:
+    paths, ids = list_images(root)
+    logging.info('Decoding %d images under %s...', len(paths), root)
+    images, keep, skipped = _decode_images(paths, root, data_config, labelled=False)
+    # object: the ids stay ints and strings (a str array would turn 3 into '3').
+    return without_labels(Dataset(images, np.zeros(len(keep), np.int32), [], [],
+                                  ids=np.array([ids[i] for i in keep], object), skipped=skipped))
+  classes, files = list_image_folder(root)
+  key = _folder_fingerprint(root, files, data_config)
+  cache = os.path.join(cache_dir(data_config), f'{os.path.basename(root)}-{key}.npz')
+  if os.path.exists(cache):
+    with np.load(cache) as z:
+      logging.info('Loaded %d decoded images from cache %s', len(z['labels']), cache)
+      skipped = [str(s) for s in z['skipped']] if 'skipped' in z.files else []
+      _log_skipped(skipped, root)
+      return Dataset(z['images'], z['labels'], classes, classes, ids=z['ids'],
+                     skipped=skipped)
+
+  logging.info('Decoding %d images under %s (cached afterwards)...', len(files), root)
+  paths = [p for p, _ in files]
+  images, keep, skipped = _decode_images(paths, root, data_config, labelled=True)
   labels = np.array([files[i][1] for i in keep], np.int32)
   ids = np.array([os.path.relpath(paths[i], root) for i in keep])
   os.makedirs(os.path.dirname(cache), exist_ok=True)
@@ -321,8 +411,11 @@ def _pick(store, keys, what, path):
                   f'(found: {", ".join(map(str, store.keys()))})')
 
 
-def read_arrays_file(path: str) -> dict:
-  """A .npz, or a .npy holding a dict (seed 003's features/target), as a dict."""
+def read_arrays_file(path: str, bare_images: bool = False) -> dict:
+  """A .npz, or a .npy holding a dict (seed 003's features/target), as a dict.
+
+  bare_images: a .npy of a bare array is {'images': it} (unlabelled images).
+  """
   if not os.path.exists(path):
     raise UserError(f'arrays file {path!r} does not exist: pass --config.data.dir=<file.npz or .npy>')
   if path.endswith('.npz'):
@@ -334,6 +427,10 @@ def read_arrays_file(path: str) -> dict:
       obj = obj.item()
     if isinstance(obj, dict):
       return obj
+    if bare_images and isinstance(obj, np.ndarray) and obj.dtype != object:
+      return {'images': obj}
+    if bare_images:
+      raise UserError(f'{path!r} holds neither an images array nor a dict of arrays')
     raise UserError(f'{path!r} holds a bare array; save a dict with images and labels '
                     '(np.save(path, {"images": x, "labels": y})) or use a .npz')
   raise UserError(f'{path!r} is neither .npz nor .npy')
@@ -359,17 +456,42 @@ def images_to_uint8(images: np.ndarray, data_config, path: str = '') -> np.ndarr
   return to_channels(np.clip(np.round(images), 0, 255).astype(np.uint8), data_config.channels)
 
 
-def load_arrays(data_config, split: str = 'train', path: Optional[str] = None) -> Dataset:
+def _arrays_ids(store: dict, count: int, path: str) -> Optional[np.ndarray]:
+  """The file's `id` (or `ids`, `Id`, `ID`) array, one per image; None where it has none."""
+  key = next((k for k in ID_KEYS if k in store), None)
+  if key is None:
+    return None
+  ids = np.asarray(store[key]).reshape(-1)
+  if len(ids) != count:
+    raise UserError(f'{path!r}: {count} images but {len(ids)} ids ({key!r})')
+  return ids
+
+
+def load_arrays(data_config, split: str = 'train', path: Optional[str] = None,
+                labelled: bool = True) -> Dataset:
+  """The images and labels of a .npz / .npy (keys IMAGE_KEYS, LABEL_KEYS, ID_KEYS).
+
+  labelled=False: the images (a .npy may be a bare array of them) and their
+  ids, else the row numbers 0..N-1; labels are not read.
+  """
   del split
   path = path or data_config.dir
-  store = read_arrays_file(path)
+  store = read_arrays_file(path, bare_images=not labelled)
   images = images_to_uint8(_pick(store, IMAGE_KEYS, 'images', path), data_config, path)
+  ids = _arrays_ids(store, len(images), path)
+  if not labelled:
+    if ids is None:
+      logging.info('%s has no "id" array: the ids are the row numbers 0..%d', path,
+                   len(images) - 1)
+    if any(k in store for k in LABEL_KEYS):
+      logging.info('%s also holds labels; predictions ignore them (python -m cnnlab.evaluate '
+                   '--data_dir=%s scores them)', path, path)
+    return without_labels(Dataset(images, np.zeros(len(images), np.int32), [], [], ids=ids))
   raw = _pick(store, LABEL_KEYS, 'labels', path).reshape(-1)
   if len(raw) != len(images):
     raise UserError(f'{path!r}: {len(images)} images but {len(raw)} labels')
   values, labels = np.unique(raw, return_inverse=True)
   values = [v.item() if hasattr(v, 'item') else v for v in values]
-  ids = np.asarray(store['id']) if 'id' in store else None
   return Dataset(images, labels.astype(np.int32), [str(v) for v in values], values, ids=ids)
 
 
@@ -378,8 +500,77 @@ DATASETS.add('arrays', load_arrays)
 
 # ---- splits and order -------------------------------------------------------------
 
-def load_dataset(data_config: ml_collections.ConfigDict, split: str = 'train') -> Dataset:
-  return DATASETS.get(data_config.name)(data_config, split)
+def load_dataset(data_config: ml_collections.ConfigDict, split: str = 'train',
+                 labelled: bool = True) -> Dataset:
+  """The split of the source data.name reads from data.dir.
+
+  labelled=False: its images and ids only (see Dataset), for predictions: a
+  folder of images needs no class sub-folders, an arrays file no labels.
+  """
+  return DATASETS.get(data_config.name)(data_config, split, labelled=labelled)
+
+
+# ---- which source reads a bare path ------------------------------------------------
+
+def _holds_keras_arrays(path: str) -> bool:
+  """Whether the .npz holds Keras' x_train, y_train, x_test, y_test and no IMAGE_KEYS array."""
+  try:
+    with np.load(path, allow_pickle=False) as z:
+      files = set(z.files)
+  except Exception:  # pylint: disable=broad-except  (unreadable: the arrays source says why)
+    return False
+  keras_keys = {k for keys in dataset_files.KERAS_NPZ_KEYS.values() for k in keys}
+  return keras_keys <= files and not files & set(IMAGE_KEYS)
+
+
+def source_for_path(path: str, preferred: str = '') -> Tuple[str, str]:
+  """(data.name, why) of the source that reads `path`, from what the path is:
+
+    a .npz / .npy file             arrays (mnist for a .npz of Keras' x_train, y_train,
+                                   x_test, y_test, which arrays cannot read)
+    idx files, or a folder of them idx (fashion_mnist, mnist, kmnist: `preferred` when it is one)
+    CIFAR's folder or .tar.gz      cifar10 / cifar100, by their file names
+    any other folder               image_folder
+  and a UserError naming the sources otherwise. `preferred` (a run's own
+  data.name) keeps an idx folder's class names where it reads idx files too.
+  """
+  full = os.path.expanduser(path)
+  extension = os.path.splitext(full)[1]
+  if extension in ('.npz', '.npy'):
+    if extension == '.npz' and os.path.isfile(full) and _holds_keras_arrays(full):
+      return 'mnist', "it holds Keras' x_train, y_train, x_test, y_test, as mnist.npz does"
+    return 'arrays', f'from its {extension} extension'
+  is_idx_file = (os.path.isfile(full)
+                 and dataset_files.IDX_PATTERN.match(os.path.basename(full)))
+  if (is_idx_file or os.path.isdir(full)) and dataset_files.find_idx_folder(full):
+    source = official_datasets.SOURCES.get(preferred)
+    if source and 'idx' in source.formats:
+      return preferred, f"it holds idx files, which the run's data ({preferred}) is read from"
+    return 'idx', 'it holds idx files (classes 0..K-1)'
+  for name, (folder, archive, *_) in dataset_files.CIFAR.items():
+    if os.path.isfile(full):
+      if os.path.basename(full) in (archive, folder + '.tar.gz'):
+        return name, f"it is {name}'s archive {archive}"
+    elif os.path.isdir(full) and dataset_files.find_cifar(full, name):
+      return name, f"it holds {name}'s batches ({folder})"
+  if os.path.isdir(full):
+    return 'image_folder', 'it is a folder without idx files or CIFAR batches'
+  missing = '' if os.path.exists(full) else ' (it does not exist)'
+  raise UserError(f'cannot tell which source reads {path!r}{missing}: it is neither a folder '
+                  '(of images, idx files or CIFAR batches) nor a .npz/.npy arrays file nor '
+                  'CIFAR\'s .tar.gz. Pass --data_name=<one of '
+                  f'{", ".join(DATASETS.names())}> to choose its source')
+
+
+def choose_source(path: str, data_name: str = '', preferred: str = '') -> str:
+  """data_name, or (none given) source_for_path's choice for `path`; logs which and why."""
+  if data_name:
+    why = 'by --data_name'
+  else:
+    data_name, why = source_for_path(path, preferred)
+    why += '; pass --data_name to choose'
+  logging.info('Reading %s as data.name=%s (%s)', path, data_name, why)
+  return data_name
 
 
 def stratified_split(labels: np.ndarray, fraction: float, seed: int
@@ -437,7 +628,11 @@ def load_val_dir(data_config: ml_collections.ConfigDict, train: Dataset) -> Data
   """
   path = data_config.val_dir
   config = data_config.copy_and_resolve_references()
-  config.name = 'arrays' if path.endswith(('.npz', '.npy')) else 'image_folder'
+  config.name, why = source_for_path(path)
+  if config.name not in ('arrays', 'image_folder'):
+    raise UserError(f'data.val_dir={path!r} is read as {config.name} ({why}): data.val_dir '
+                    'takes an image folder or an arrays file; for a tfds split use '
+                    'data.val_split')
   config.dir = path
   config.channels = train.image_shape[2]
   return align_classes(DATASETS.get(config.name)(config, 'val'), train.label_values,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cnnlab import input_pipeline
 from cnnlab import predict
 from conftest import ARRAY_LABELS as LABELS  # seed 003's labels: the model sees 0..4
 from conftest import label_images as _images
@@ -67,7 +68,7 @@ def test_repeated_file_names_keep_relative_paths(tmp_path):
   for sub in ('a', 'b'):
     os.makedirs(tmp_path / sub)
     Image.new('L', (8, 8)).save(tmp_path / sub / '1.png')
-  _, ids = predict.list_images(str(tmp_path))
+  _, ids = input_pipeline.list_images(str(tmp_path))
   assert ids == ['a/1.png', 'b/1.png']
 
 

@@ -327,7 +327,63 @@ def test_a_run_on_an_official_source_reads_its_test_split_once_and_evaluate_agai
   assert api.figures(workdir, 'test')  # the test images are loaded again for the figures
   with pytest.raises(UserError, match=r"--split='train': the run's own data has the splits"):
     api.evaluate(workdir, split='train')
+  # The idx folder as --data_dir: the rule reads it as the run's own source
+  # (fashion_mnist's class names), its test split; predict gets row numbers.
+  from_dir = api.evaluate(workdir, data_dir=folder, report=False)
+  assert from_dir['data_name'] == 'fashion_mnist' and from_dir['count'] == 20
+  assert from_dir['confusion'] == at_the_end['confusion']
+  predicted = api.predict(workdir, folder)
+  assert predicted['ids'] == list(range(20))
+  np.testing.assert_allclose(predicted['probabilities'].sum(1), 1.0, atol=1e-5)
   # Tuning runs can leave the test split unread: no test number exists.
   config.data.official_test = False
   train.train_and_evaluate(config, str(tmp_path / 'tuning'))
   assert not os.path.exists(tmp_path / 'tuning' / 'eval_test.json')
+
+
+# ---- which source reads a bare path (input_pipeline.source_for_path) ----------------
+
+def test_the_rule_recognises_the_official_files(tmp_path):
+  rule = input_pipeline.source_for_path
+  idx = write_idx_folder(tmp_path / 'idx', random_idx_split(4, 0), random_idx_split(2, 1))
+  assert rule(idx) == ('idx', 'it holds idx files (classes 0..K-1)')
+  assert rule(os.path.join(idx, 't10k-images-idx3-ubyte.gz'))[0] == 'idx'
+  # The run's own source keeps its class names where it reads idx files.
+  assert rule(idx, 'fashion_mnist') == (
+      'fashion_mnist', "it holds idx files, which the run's data (fashion_mnist) is read from")
+  assert rule(idx, 'cifar10')[0] == rule(idx, 'image_folder')[0] == 'idx'
+  torchvision = tmp_path / 'torch'
+  write_idx_folder(torchvision / 'KMNIST' / 'raw', random_idx_split(4, 0), random_idx_split(2, 1))
+  assert rule(str(torchvision), 'kmnist')[0] == 'kmnist'
+  images = cifar_images(5, 0)
+  keras = tmp_path / 'keras'
+  folder = write_cifar10_folder(keras, images, np.arange(5), images[:2], np.arange(2))
+  assert rule(folder) == ('cifar10', "it holds cifar10's batches (cifar-10-batches-py)")
+  assert rule(str(keras))[0] == 'cifar10'  # Keras' cache: the folder above
+  archive = tar_gz(folder, tmp_path / 'cifar-10-python.tar.gz')
+  assert rule(archive) == ('cifar10', "it is cifar10's archive cifar-10-python.tar.gz")
+  cifar100 = tmp_path / 'cifar-100-python'
+  os.makedirs(cifar100)
+  write_cifar_pickle(cifar100 / 'train', {'data': cifar_rows(images), 'fine_labels': [0] * 5})
+  assert rule(str(cifar100))[0] == 'cifar100'
+  with pytest.raises(UserError, match='cannot tell which source'):
+    rule(str(tmp_path / 'other.tar.gz'))  # any archive: only CIFAR's own names are known
+  x_train, y_train = random_idx_split(4, 0)
+  np.savez(tmp_path / 'mnist.npz', x_train=x_train, y_train=y_train, x_test=x_train,
+           y_test=y_train)
+  assert rule(str(tmp_path / 'mnist.npz')) == (
+      'mnist', "it holds Keras' x_train, y_train, x_test, y_test, as mnist.npz does")
+  # With an images array the arrays source reads it, whatever else it holds.
+  np.savez(tmp_path / 'both.npz', images=x_train, labels=y_train, x_train=x_train,
+           y_train=y_train, x_test=x_train, y_test=y_train)
+  assert rule(str(tmp_path / 'both.npz'))[0] == 'arrays'
+
+
+def test_an_official_source_read_unlabelled_gives_its_images_and_row_numbers(tmp_path):
+  test_images, test_labels = random_idx_split(6, 1, size=8)
+  folder = write_idx_folder(tmp_path / 'fm', random_idx_split(10, 0, size=8),
+                            (test_images, test_labels))
+  ds = input_pipeline.load_dataset(data_config('fashion_mnist', folder), 'test', labelled=False)
+  np.testing.assert_array_equal(ds.images[..., 0], test_images)
+  assert ds.ids.tolist() == list(range(6)) and (ds.labels == input_pipeline.NO_LABEL).all()
+  assert ds.class_names == []

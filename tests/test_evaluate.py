@@ -87,3 +87,24 @@ def test_data_with_a_class_or_size_the_model_lacks_is_refused_naming_both(arrays
   np.savez(tmp_path / 'big.npz', images=big, labels=subset)
   with pytest.raises(UserError, match=rf'holds .* images .* pass --image_size={shape[0]}'):
     evaluate.load_eval_data(run, str(tmp_path / 'big.npz'), '', 'test', 0)
+
+
+def test_data_dir_is_read_by_the_rule_which_says_what_it_decided(arrays_run, tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(8)
+  folder = tmp_path / 'by_label'
+  for k, label in enumerate(np.repeat(ARRAY_LABELS, 2)):
+    os.makedirs(folder / str(label), exist_ok=True)
+    Image.fromarray(label_images([label], rng)[0]).save(folder / str(label) / f'{k}.png')
+  result = run_module('cnnlab.evaluate', f'--workdir={arrays_run["workdir"]}',
+                      f'--data_dir={folder}', '--report=False')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (f'Reading {folder} as data.name=image_folder (it is a folder without idx files or '
+          'CIFAR batches; pass --data_name to choose)') in result.stderr
+  evaluation = _read_eval(arrays_run['workdir'], 'by_label')
+  # The record names the source read, not the run's own (arrays).
+  assert evaluation['count'] == 10 and evaluation['data_name'] == 'image_folder'
+  result = run_module('cnnlab.evaluate', f'--workdir={arrays_run["workdir"]}',
+                      f'--data_dir={tmp_path / "notes.txt"}', '--report=False')
+  assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+  assert "cannot tell which source reads" in result.stderr and 'it does not exist' in result.stderr

@@ -349,3 +349,95 @@ def test_a_folder_loaded_at_other_options_keeps_both_caches(tmp_path, monkeypatc
   Image.new('RGB', (8, 8)).save(os.path.join(root, 'cat', 'new.png'))
   input_pipeline.load_dataset(inferred)
   assert len(os.listdir(inferred.cache_dir)) == 2
+
+
+# ---- labelled=False (predictions) and the rule for a bare path --------------------
+
+def test_unlabelled_folder_has_the_pixels_the_labelled_source_decodes(tmp_path):
+  root = make_image_folder(tmp_path / 'f', classes=('ant', 'cat'), per_class=3, size=8)
+  labelled = input_pipeline.load_dataset(data_config(root, tmp_path))
+  unlabelled = input_pipeline.load_dataset(data_config(root, tmp_path), labelled=False)
+  # Recursive, one id per image: its file name without the extension, where
+  # names repeat across class folders its relative path.
+  assert list(unlabelled.ids) == sorted(i.replace(os.sep, '/') for i in labelled.ids)
+  by_id = dict(zip((i.replace(os.sep, '/') for i in labelled.ids), labelled.images))
+  for id_, image in zip(unlabelled.ids, unlabelled.images):
+    np.testing.assert_array_equal(image, by_id[id_])
+  assert (unlabelled.labels == input_pipeline.NO_LABEL).all()
+  assert unlabelled.class_names == [] and unlabelled.label_values == []
+
+
+def test_unlabelled_folder_ids_are_stems_sorted_naturally_leading_zeros_stay_text(tmp_path):
+  folder = tmp_path / 'flat'
+  os.makedirs(folder / 'sub')
+  for name in ('10.png', '9.png', 'sub/0042.png', 'b.jpg'):
+    Image.new('L', (4, 4), 7).save(folder / name)
+  paths, ids = input_pipeline.list_images(str(folder))
+  assert ids == [9, 10, '0042', 'b']  # by number: 9 < 10 < 42
+  assert [os.path.basename(p) for p in paths] == ['9.png', '10.png', '0042.png', 'b.jpg']
+  ds = input_pipeline.load_dataset(data_config(folder, tmp_path, name='image_folder'),
+                                   labelled=False)
+  assert list(ds.ids) == ids and ds.images.shape == (4, 4, 4, 1)
+  assert not os.path.exists(tmp_path / 'cache')  # unlabelled folders are not cached
+  Image.new('L', (5, 4)).save(folder / '11.png')
+  with pytest.raises(UserError, match='different sizes'):
+    input_pipeline.load_dataset(data_config(folder, tmp_path), labelled=False)
+  (folder / '11.png').write_bytes(b'not a png')
+  with pytest.raises(UserError, match=r"cannot decode image .*11.png.*Delete or replace it\.$"):
+    input_pipeline.load_dataset(data_config(folder, tmp_path), labelled=False)
+
+
+def test_unlabelled_arrays_ids_from_the_file_or_row_numbers(tmp_path):
+  images = np.arange(3 * 16, dtype=np.uint8).reshape(3, 4, 4)
+  np.savez(tmp_path / 'ids.npz', x=images, ids=np.array(['c', 'a', 'b']), y=[1, 2, 3])
+  ds = input_pipeline.load_dataset(data_config(tmp_path / 'ids.npz', tmp_path, name='arrays'),
+                                   labelled=False)
+  assert ds.ids.tolist() == ['c', 'a', 'b'] and (ds.labels == input_pipeline.NO_LABEL).all()
+  np.testing.assert_array_equal(ds.images[..., 0], images)
+  np.save(tmp_path / 'bare.npy', images)  # a bare array of images: no labels needed
+  bare = input_pipeline.load_dataset(data_config(tmp_path / 'bare.npy', tmp_path, name='arrays'),
+                                     labelled=False)
+  assert bare.ids.tolist() == [0, 1, 2]
+  with pytest.raises(UserError, match='bare array'):  # training needs labels
+    input_pipeline.load_dataset(data_config(tmp_path / 'bare.npy', tmp_path, name='arrays'))
+  np.savez(tmp_path / 'short.npz', images=images, labels=[1, 2, 3], id=[1, 2])
+  with pytest.raises(UserError, match=r"3 images but 2 ids \('id'\)"):
+    input_pipeline.load_dataset(data_config(tmp_path / 'short.npz', tmp_path, name='arrays'))
+
+
+def test_the_rule_reads_arrays_files_and_folders_and_names_the_choices_otherwise(tmp_path):
+  root = make_image_folder(tmp_path / 'f', per_class=1, size=4)
+  assert input_pipeline.source_for_path(root) == (
+      'image_folder', 'it is a folder without idx files or CIFAR batches')
+  # By the extension alone: the arrays source then says what is wrong with the file.
+  assert input_pipeline.source_for_path(str(tmp_path / 'later.npz')) == (
+      'arrays', 'from its .npz extension')
+  assert input_pipeline.source_for_path('test.npy')[0] == 'arrays'
+  (tmp_path / 'table.csv').write_text('id,x\n')
+  for path, missing in ((tmp_path / 'table.csv', ''), (tmp_path / 'gone', ' (it does not exist)')):
+    with pytest.raises(UserError) as e:
+      input_pipeline.source_for_path(str(path))
+    assert f"cannot tell which source reads '{path}'{missing}: it is neither" in str(e.value)
+    assert '--data_name=<one of' in str(e.value)
+    assert all(n in str(e.value) for n in ('arrays', 'image_folder', 'fashion_mnist', 'cifar10'))
+
+
+def test_choose_source_logs_its_decision(tmp_path, caplog):
+  caplog.set_level('INFO')
+  assert input_pipeline.choose_source('test.npz') == 'arrays'
+  assert ('Reading test.npz as data.name=arrays (from its .npz extension; pass --data_name to '
+          'choose)') in caplog.text
+  assert input_pipeline.choose_source('test.npz', 'image_folder') == 'image_folder'
+  assert 'Reading test.npz as data.name=image_folder (by --data_name)' in caplog.text
+
+
+def test_val_dir_takes_only_a_folder_or_an_arrays_file(tmp_path):
+  from conftest import write_idx_folder, random_idx_split  # pylint: disable=g-import-not-at-top
+  train = make_image_folder(tmp_path / 'train', per_class=4, size=8)
+  idx = write_idx_folder(tmp_path / 'idx', random_idx_split(4, 0), random_idx_split(2, 1))
+  config = base.get_config()
+  config.data.name, config.data.dir, config.data.val_dir = 'image_folder', train, idx
+  config.data.cache_dir = str(tmp_path / 'cache')
+  with pytest.raises(UserError, match=r"data.val_dir=.*idx' is read as idx \(it holds idx "
+                                      r"files.*takes an image folder or an arrays file"):
+    input_pipeline.load_splits(config)

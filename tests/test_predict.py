@@ -109,3 +109,62 @@ def test_kaggle_target_column_without_tta_and_float_labels_as_integers(run, tmp_
                          ['8', '1', '1.000000', '0.000000', '0.000000', '0.000000', '0.000000'],
                          ['9', '3', '0.000000', '0.000000', '1.000000', '0.000000', '0.000000']]
   assert predict.label_text(2.5) == '2.5' and predict.label_text('cat') == 'cat'
+
+
+def _class_folder(root, rng, size=8, mode='L', ext='png'):
+  """<root>/<label>/<k>.<ext> for the labels 1..5, image k of label v bright as v says."""
+  for k, label in enumerate(np.repeat(LABELS, 2)):
+    os.makedirs(root / str(label), exist_ok=True)
+    image = Image.fromarray(_images([label], rng)[0]).resize((size, size))
+    image.convert(mode).save(root / str(label) / f'{k}.{ext}')
+  return root
+
+
+def _training_data(data_config, path, name, **kw):
+  config = data_config.copy_and_resolve_references()
+  config.name, config.dir = name, str(path)
+  for key, value in kw.items():
+    config[key] = value
+  return input_pipeline.load_dataset(config)
+
+
+def test_predict_reads_the_pixels_the_training_sources_decode(run, tmp_path):
+  loaded = run['loaded']
+  shape, data = loaded.meta['image_shape'], loaded.config.data
+  # RGB JPEGs of 16x16: resized to the model's 8x8 and made gray as training does.
+  folder = _class_folder(tmp_path / 'jpegs', np.random.default_rng(4), size=16, mode='RGB',
+                         ext='jpg')
+  trained = _training_data(data, folder, 'image_folder', image_size=8, channels=1,
+                           cache_dir=str(tmp_path / 'cache'))
+  images, ids = predict.load_inputs(str(folder), shape, data)
+  assert ids == list(range(10)) and images.shape == (10, 8, 8, 1)
+  stem = {int(os.path.splitext(os.path.basename(i))[0]): k for k, i in enumerate(trained.ids)}
+  np.testing.assert_array_equal(images, trained.images[[stem[i] for i in ids]])
+  # An arrays file: the same images as the arrays source gives training.
+  rng = np.random.default_rng(5)
+  np.savez(tmp_path / 'rows.npz', features=_images(LABELS, rng).reshape(5, 64) / 255.0,
+           target=np.array(LABELS), id=np.array(['e', 'd', 'c', 'b', 'a']))
+  trained = _training_data(data, tmp_path / 'rows.npz', 'arrays')
+  images, ids = predict.load_inputs(str(tmp_path / 'rows.npz'), shape, data)
+  assert ids == ['e', 'd', 'c', 'b', 'a'] and all(type(i) is str for i in ids)
+  np.testing.assert_array_equal(images, trained.images)
+
+
+def test_predict_says_which_source_read_the_input(run, tmp_path):
+  folder = _class_folder(tmp_path / 'pngs', np.random.default_rng(6))
+  out = str(tmp_path / 'by_rule.csv')
+  result = run_module('cnnlab.predict', f'--workdir={run["workdir"]}', f'--input={folder}',
+                      f'--output={out}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert (f'Reading {folder} as data.name=image_folder (it is a folder without idx files or '
+          'CIFAR batches; pass --data_name to choose)') in result.stderr
+  assert [r[0] for r in _read(out)[1:]] == [str(k) for k in range(10)]
+  path = run['tmp'] / 'test.npz'
+  result = run_module('cnnlab.predict', f'--workdir={run["workdir"]}', f'--input={path}',
+                      '--data_name=arrays', f'--output={tmp_path / "named.csv"}')
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert f'Reading {path} as data.name=arrays (by --data_name)' in result.stderr
+  result = run_module('cnnlab.predict', f'--workdir={run["workdir"]}',
+                      f'--input={tmp_path / "nothing"}')
+  assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-3000:]
+  assert 'cannot tell which source reads' in result.stderr and '--data_name=<one of' in result.stderr

@@ -22,9 +22,11 @@ import logging
 import os
 from typing import Any, Dict, Tuple
 
+from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
+import orbax.checkpoint as ocp
 
 from cnnlab.core import cli
 from cnnlab.core.errors import UserError
@@ -32,6 +34,7 @@ from cnnlab.optimizers import path_name
 
 COLLECTIONS = ('params', 'batch_stats')
 REPORT_FILE = 'init_from.json'
+FLAGS = flags.FLAGS
 
 
 def _is_step_dir(path: str) -> bool:
@@ -98,7 +101,6 @@ def load_variables(init_from: str) -> Dict[str, Dict[str, np.ndarray]]:
                       f'(found {unknown[0]!r}...)')
     return {c: {k.split('/', 1)[1]: v for k, v in flat.items() if k.startswith(c + '/')}
             for c in COLLECTIONS}
-  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
   item = os.path.join(path, 'default') if os.path.isdir(os.path.join(path, 'default')) else path
   absl_logger = logging.getLogger('absl')
   level = absl_logger.level
@@ -181,18 +183,24 @@ def export_npz(init_from: str, path: str) -> int:
   return len(flat)
 
 
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  flags.DEFINE_string('init_from', None, 'Workdir, checkpoint dir or .npz to read.',
+                      required=True)
+  flags.DEFINE_string('export', '', 'Write its params and batch stats to this .npz.')
+
+
 def main(argv):
-  from absl import flags  # pylint: disable=g-import-not-at-top
   del argv
-  flags_ = flags.FLAGS
 
   def run():
-    if flags_.export:
-      n = export_npz(flags_.init_from, flags_.export)
-      print(f'wrote {n} arrays to {flags_.export}')
+    if FLAGS.export:
+      n = export_npz(FLAGS.init_from, FLAGS.export)
+      print(f'wrote {n} arrays to {FLAGS.export}')
       return
-    variables = load_variables(flags_.init_from)
-    print(f'# {resolve(flags_.init_from)}')
+    variables = load_variables(FLAGS.init_from)
+    print(f'# {resolve(FLAGS.init_from)}')
     for c in COLLECTIONS:
       for name, value in sorted(variables[c].items()):
         print(f'{c}/{name}\t{list(value.shape)}\t{value.dtype}')
@@ -201,9 +209,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  from absl import app  # pylint: disable=g-import-not-at-top
-  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
-  _flags.DEFINE_string('init_from', None, 'Workdir, checkpoint dir or .npz to read.',
-                       required=True)
-  _flags.DEFINE_string('export', '', 'Write its params and batch stats to this .npz.')
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

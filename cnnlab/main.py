@@ -10,8 +10,8 @@ this same command and JAX forms one cluster (launch/ has the launchers).
 
 from absl import app
 from absl import flags
-from ml_collections import config_flags
 
+from cnnlab import train
 from cnnlab.core import cli
 from cnnlab.core import parallel
 
@@ -21,22 +21,17 @@ FLAGS = flags.FLAGS
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
-                                  lock_config=True)
-  flags.DEFINE_string('workdir', 'runs/default', 'Where checkpoints, metrics and reports go.')
-  flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-detected '
-                    'under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
+  cli.define_config()
+  cli.define_workdir('Where checkpoints, metrics and reports go.', 'runs/default')
+  cli.define_multihost()
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  from cnnlab import train
 
   def run():
-    # Before any JAX computation; inside run_main so a bad setup is a clean error.
-    parallel.initialize_distributed(FLAGS.multihost)
-    parallel.quiet_other_processes()  # after run_main configured logging
+    parallel.join_cluster(FLAGS.multihost)
     return train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
   cli.run_main(run)

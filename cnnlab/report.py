@@ -36,10 +36,19 @@ import re
 import sys
 from typing import Any, Dict, List, Optional, Sequence
 
+from absl import flags
+import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from cnnlab import input_pipeline
+from cnnlab import models
+from cnnlab import tensorboard
 from cnnlab.core import cli
+from cnnlab.core import history
+from cnnlab.core import workdir as workdir_lib
+from cnnlab.core.errors import UserError
 
 REPORT_DIR = 'report'
 DEFAULT_NAME = 'val'  # the evaluation whose report lands in <workdir>/report/ itself
@@ -269,7 +278,6 @@ def write_eval_scalars(workdir: str, name: str, result: Dict[str, Any],
                        class_names: Sequence[str], epoch: int,
                        dashboard: Optional[str] = None) -> None:
   """An evaluation's accuracy, loss and per-class P/R/F1 (and dashboard) in TensorBoard."""
-  from cnnlab import tensorboard  # pylint: disable=g-import-not-at-top
   metrics = per_class_metrics(result['confusion'], class_names)
   scalars = {'accuracy': result['accuracy'], 'loss': result['loss'],
              'macro_f1': metrics['macro avg']['f1']}
@@ -310,7 +318,6 @@ def report_evaluation(workdir: str, name: str, result: Dict[str, Any], dataset,
   Returns:
     {file name: path} of everything written.
   """
-  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
   class_names = meta['class_names']
   if note:
     info['note'] = note
@@ -350,9 +357,9 @@ def step_report(workdir: str) -> Dict[str, str]:
   average of the batch accuracy against the lr (seed 000's LR range plot).
   Nothing without step records (config.log_step_records=False).
   """
-  from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
+  # matplotlib (~0.5 s): only for a run with step records.
   from cnnlab import figures  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
+  from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
   records = history.read_steps(workdir)
   if not records:
     return {}
@@ -367,8 +374,7 @@ def step_report(workdir: str) -> Dict[str, str]:
 
 def curves_only(workdir: str) -> Dict[str, str]:
   """The report of a run without a val split (val_fraction=0): its training curves."""
-  from cnnlab import figures  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top  (matplotlib: ~0.5 s)
   logging.info('No validation split (data.val_fraction=0): nothing to report on but the '
                'training curves in %s. Evaluate the run on held-out data with: python -m '
                'cnnlab.evaluate --workdir=%s --data_dir=<folder>', report_dir(workdir), workdir)
@@ -418,7 +424,6 @@ def after_test(workdir: str, result: Dict[str, Any], probabilities: np.ndarray, 
   With config.report its figures and tables go to <workdir>/report/test/.
   Returns the JSON's path.
   """
-  from cnnlab import input_pipeline  # pylint: disable=g-import-not-at-top  (jax, PIL: only here)
   # No data_dir / data_name: the run's own test part (cnnlab.evaluate --split=test and
   # api.figures load it again from the run's config).
   info = dict(data_dir='', data_name='', split=TEST_SPLIT, tta=config.get('tta', ''),
@@ -465,9 +470,6 @@ def config_differences(configs: Sequence[Dict[str, Any]]) -> List[str]:
 def _param_count(meta: Dict[str, Any]) -> Optional[int]:
   """Parameters of the run's model (shapes only, nothing computed)."""
   try:
-    import jax  # pylint: disable=g-import-not-at-top
-    import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-    from cnnlab import models  # pylint: disable=g-import-not-at-top
     model = models.from_config(ml_collections.ConfigDict(meta['config']).model,
                                meta['num_classes'])
     x = jnp.zeros((1,) + tuple(meta['image_shape']), jnp.float32)
@@ -497,9 +499,6 @@ def run_names(workdirs: Sequence[str]) -> List[str]:
 
 def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
   """Histories and a summary row per run: {'runs': [(name, records)], 'rows': [...]}."""
-  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   runs, rows = [], []
   metas = [workdir_lib.read_meta(w) for w in workdirs]
   differences = config_differences([m.get('config') for m in metas])
@@ -524,8 +523,8 @@ def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
 
 def _cells(row: Dict[str, Any]) -> List[str]:
   fmt = lambda v, f: '-' if v is None else format(v, f)  # pylint: disable=unnecessary-lambda-assignment
-  return [row['run'], row['model'], fmt(row['params'], ','), str(row['epochs']),
-          fmt(row['best_val_accuracy'], '.4f'), fmt(row['best_epoch'], 'd'),
+  return [row['run'], row['model'], fmt(row['params'], ','), fmt(row['epochs'], 'g'),
+          fmt(row['best_val_accuracy'], '.4f'), fmt(row['best_epoch'], 'g'),
           fmt(row['final_val_loss'], '.4f'), _duration(row['train_seconds']),
           row['config_differences'] or '-']
 
@@ -542,9 +541,9 @@ def compare_steps(rows: Sequence[Dict[str, Any]], path: str) -> Dict[str, str]:
 
   Seed 000's optimizer comparison (runs trained with config.log_step_records).
   """
+  # matplotlib (~0.5 s): only when some run kept step records.
   from cnnlab import figures  # pylint: disable=g-import-not-at-top
   from cnnlab import step_figures  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import history  # pylint: disable=g-import-not-at-top
   runs = [(r['run'], history.read_steps(r['workdir'])) for r in rows]
   if not any(records for _, records in runs):
     return {}
@@ -576,9 +575,15 @@ def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
   return written
 
 
+def define_flags():
+  """Defines the command's flags; only running it as a command does (a notebook
+  or test can import every command module in one process)."""
+  flags.DEFINE_list('workdirs', [], 'Workdirs of the runs to compare (space or comma separated).')
+  flags.DEFINE_string('out', 'compare.png', 'Output figure; the table goes beside it as '
+                      '.md and .csv.')
+
+
 def main(argv: Sequence[str]) -> None:
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  from cnnlab.core.errors import UserError  # pylint: disable=g-import-not-at-top
   # `--workdirs a b c` (space separated, e.g. a shell glob) leaves b c in argv.
   workdirs = list(flags.FLAGS.workdirs or []) + list(argv[1:])
 
@@ -595,9 +600,4 @@ def main(argv: Sequence[str]) -> None:
 
 
 if __name__ == '__main__':
-  from absl import app  # pylint: disable=g-import-not-at-top
-  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
-  _flags.DEFINE_list('workdirs', [], 'Workdirs of the runs to compare (space or comma separated).')
-  _flags.DEFINE_string('out', 'compare.png', 'Output figure; the table goes beside it as '
-                       '.md and .csv.')
-  app.run(main, flags_parser=cli.parse_flags)
+  cli.run_command(main, define_flags)

@@ -20,10 +20,10 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging as absl_logging
-from ml_collections import config_flags
 
 from cnnlab.core import cli
 from cnnlab.core import parallel
+from seq2seq import train
 
 _DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                'configs', 'seq2seq', 'addition.py')
@@ -32,30 +32,24 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Defines the command's flags; only running it as a command does."""
-  flags.DEFINE_string('workdir', 'runs/seq2seq',
-                      'Checkpoints and metrics go here; an existing run resumes.')
+  cli.define_workdir('Checkpoints and metrics go here; an existing run resumes.', 'runs/seq2seq')
   flags.DEFINE_multi_string(
       'question', None, 'Instead of training, answer this question ("535-71", repeatable) '
       'with the best checkpoint of --workdir (the config comes from the workdir).')
-  config_flags.DEFINE_config_file('config', _DEFAULT_CONFIG, 'Training configuration file.',
-                                  lock_config=True)
-  flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-detected '
-                    'under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
+  cli.define_config(_DEFAULT_CONFIG)
+  cli.define_multihost()
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  # Imported here so `--help` stays fast.
-  from seq2seq import train  # pylint: disable=g-import-not-at-top
 
   def run():
     if FLAGS.question:
       for _, line in train.predict(FLAGS.workdir, FLAGS.question, color=sys.stdout.isatty()):
         print(line)
       return
-    parallel.initialize_distributed(FLAGS.multihost)  # before any JAX computation
-    parallel.quiet_other_processes()
+    parallel.join_cluster(FLAGS.multihost)
     absl_logging.set_verbosity(absl_logging.WARNING)
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 

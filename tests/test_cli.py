@@ -231,3 +231,23 @@ def test_summary_and_evaluate_cli(tmp_path, image_folder):
   other = make_image_folder(tmp_path / 'other', classes=('cat', 'zebra'), per_class=2)
   result = run_module('cnnlab.evaluate', f'--workdir={tmp_path}/run', f'--data_dir={other}')
   assert_user_error(result, "['zebra']", 'same class names')
+
+
+def assert_one_line_error(result, message):
+  assert_user_error(result, message)
+  errors = [line for line in result.stderr.splitlines() if line.startswith('error:')]
+  assert errors == [f'error: {message}'], result.stderr[-3000:]
+
+
+def test_report_without_runs_is_a_one_line_error():
+  result = run_module('cnnlab.report')
+  assert_one_line_error(result, 'pass the runs to compare: --workdirs runs/a runs/b ...')
+
+
+def test_finetune_of_a_missing_source_is_a_one_line_error(tmp_path):
+  result = run_module('cnnlab.finetune', '--init_from=/nonexistent')
+  assert_one_line_error(result, "init_from='/nonexistent' is neither a directory nor a .npz file")
+  result = run_module('cnnlab.finetune', f'--init_from={tmp_path}/weights.npz')
+  assert_one_line_error(result, f"init_from='{tmp_path}/weights.npz': no such file")
+  result = run_module('cnnlab.finetune')  # --init_from is required
+  assert_user_error(result, 'error: flag --init_from=None')

@@ -57,7 +57,8 @@ def test_only_when_jax_runs_on_cpu(cpu_env, platforms, expected):
 # and only when run as a command.
 COMMANDS = ('cnnlab.main', 'cnnlab.sweep', 'cnnlab.lr_find', 'cnnlab.evaluate',
             'cnnlab.predict', 'cnnlab.augment_preview', 'cnnlab.schedule_preview',
-            'cnnlab.summary', 'cnnlab.show_data', 'cnnlab.import_keras', 'seq2seq.main')
+            'cnnlab.summary', 'cnnlab.show_data', 'cnnlab.import_keras', 'cnnlab.report',
+            'cnnlab.finetune', 'seq2seq.main')
 # Runs a command's module as __main__ (as `python -m` does) up to flag parsing
 # (--helpshort exits there), recording at each call whether a backend had started.
 _SPY = r'''

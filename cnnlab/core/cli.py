@@ -6,17 +6,63 @@ names), then the command's flags (defined only when it runs
 as a command, so a notebook can import every command module), then absl's
 parsing with one-line errors (`parse_flags`). `run_main` inside `main` turns a
 UserError into a message and exit status 2, Ctrl-C into status 130.
+
+The flags several commands share (`define_config`, `define_workdir`,
+`define_multihost`, `define_step`, `define_tta`) are written once here; each
+belongs to the command that defines it, so its --help lists it.
 """
 import logging
 import os
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
+from absl import app
 from absl import flags
 from absl import logging as absl_logging
+from ml_collections import config_flags
 
 from cnnlab.core import configs
+from cnnlab.core import machine
+from cnnlab.core import xla_flags
 from cnnlab.core.errors import UserError
+
+# absl files a flag under the module that called DEFINE_*; this one only
+# defines them for commands, so theirs is the module that owns them.
+flags.disclaim_key_flags()
+
+DEFAULT_CONFIG = 'configs/vgg.py'
+
+
+def define_config(default: str = DEFAULT_CONFIG, help_text: str = 'Training configuration file.',
+                  lock_config: bool = True) -> None:
+  """--config=<file>[:<arg>] (found from any directory) and its --config.<field>= overrides.
+
+  lock_config: a field the code sets that the config lacks is an error
+  rather than a new field.
+  """
+  config_flags.DEFINE_config_file('config', default, help_text, lock_config=lock_config)
+
+
+def define_workdir(help_text: str, default: Optional[str] = None) -> None:
+  """--workdir: a run's folder; required when there is no default."""
+  flags.DEFINE_string('workdir', default, help_text, required=default is None)
+
+
+def define_multihost() -> None:
+  """--multihost for parallel.join_cluster: every process of a cluster runs the command."""
+  flags.DEFINE_bool('multihost', False, 'Call jax.distributed.initialize() (auto-detected '
+                    'under SLURM / TPU VMs / JAX_COORDINATOR_ADDRESS).')
+
+
+def define_step() -> None:
+  """--step: which checkpoint of a run to use."""
+  flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
+
+
+def define_tta(help_text: str = 'Test-time augmentation (cnnlab.tta): identity | flip | '
+                                'airbench; empty = none.') -> None:
+  """--tta: a cnnlab.tta spec applied at evaluation or prediction."""
+  flags.DEFINE_string('tta', '', help_text)
 
 
 def configure_logging() -> None:
@@ -46,9 +92,6 @@ def run_command(main: Callable[[list], object],
   XLA reads XLA_FLAGS when JAX starts its first backend (not at `import jax`),
   so setting them here, before main computes anything, is early enough.
   """
-  from absl import app  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import machine  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   xla_flags.set_cpu_defaults(machine.resolve(None)['xla_cpu'])  # this CPU's rule
   define_flags()
   app.run(main, flags_parser=_parse_then_set_xla_flags)
@@ -57,8 +100,6 @@ def run_command(main: Callable[[list], object],
 def _parse_then_set_xla_flags(argv):
   """parse_flags, then the XLA flag profile the parsed config resolves to (still
   before any backend starts; it replaces the rule's profile set before parsing)."""
-  from cnnlab.core import machine  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import xla_flags  # pylint: disable=g-import-not-at-top
   argv = parse_flags(argv)
   config = flags.FLAGS['config'].value if 'config' in flags.FLAGS else None
   compute = config.get('compute') if hasattr(config, 'get') else None

@@ -12,6 +12,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from absl import logging as absl_logging
 import jax
+from jax.experimental import multihost_utils
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
@@ -98,6 +99,19 @@ def quiet_other_processes() -> None:
     absl_logging.set_verbosity(absl_logging.WARNING)
 
 
+def join_cluster(multihost: bool = False) -> None:
+  """What a training command does first: initialize_distributed, then quiet_other_processes.
+
+  Call it inside cli.run_main (a bad cluster setup is then a one-line error,
+  and logging is configured), before any JAX computation.
+
+  Args:
+    multihost: the --multihost flag (cli.define_multihost).
+  """
+  initialize_distributed(multihost)
+  quiet_other_processes()
+
+
 def is_main_process() -> bool:
   return jax.process_index() == 0
 
@@ -161,7 +175,6 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
 
 def fetch(tree: Any) -> Any:
   """Device arrays (replicated or fully addressable) -> numpy on every host."""
-  from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
   if jax.process_count() > 1:
     tree = multihost_utils.process_allgather(tree, tiled=True)
   return jax.tree_util.tree_map(np.asarray, tree)

@@ -498,7 +498,7 @@ def load_arrays(data_config, split: str = 'train', path: Optional[str] = None,
 DATASETS.add('arrays', load_arrays)
 
 
-# ---- splits and order -------------------------------------------------------------
+# ---- reading a source, and which source reads a bare path ---------------------------
 
 def load_dataset(data_config: ml_collections.ConfigDict, split: str = 'train',
                  labelled: bool = True) -> Dataset:
@@ -509,8 +509,6 @@ def load_dataset(data_config: ml_collections.ConfigDict, split: str = 'train',
   """
   return DATASETS.get(data_config.name)(data_config, split, labelled=labelled)
 
-
-# ---- which source reads a bare path ------------------------------------------------
 
 def _holds_keras_arrays(path: str) -> bool:
   """Whether the .npz holds Keras' x_train, y_train, x_test, y_test and no IMAGE_KEYS array."""
@@ -573,6 +571,8 @@ def choose_source(path: str, data_name: str = '', preferred: str = '') -> str:
   return data_name
 
 
+# ---- splits and order -------------------------------------------------------------
+
 def stratified_split(labels: np.ndarray, fraction: float, seed: int
                      ) -> Tuple[np.ndarray, np.ndarray]:
   """Indices (rest, held_out): round(fraction * n_c) of each class c held out.
@@ -628,6 +628,9 @@ def load_val_dir(data_config: ml_collections.ConfigDict, train: Dataset) -> Data
   """
   path = data_config.val_dir
   config = data_config.copy_and_resolve_references()
+  if not os.path.exists(path):
+    raise UserError(f'data.val_dir={path!r} does not exist: pass an image folder (one '
+                    'sub-folder per class) or a .npz/.npy arrays file')
   config.name, why = source_for_path(path)
   if config.name not in ('arrays', 'image_folder'):
     raise UserError(f'data.val_dir={path!r} is read as {config.name} ({why}): data.val_dir '

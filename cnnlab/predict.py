@@ -27,7 +27,8 @@ they are all numbers).
 
 Images are read by input_pipeline's sources (labelled=False), decoded and
 resized exactly as in training, then go through the run's deterministic eval
-transform (cnnlab.augment) on the accelerator; --tta averages the probabilities over views (cnnlab.tta).
+transform (cnnlab.augment) on the accelerator; --tta averages the
+probabilities over views (cnnlab.tta).
 `predict_workdir` is the command without its flags (cnnlab.api.predict calls it).
 """
 import csv
@@ -53,8 +54,8 @@ def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
   flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
-  flags.DEFINE_string('input', None, 'Folder of images, or a .npz/.npy arrays file.',
-                      required=True)
+  flags.DEFINE_string('input', None, 'Folder of images, .npz/.npy arrays file, or an official '
+                      "dataset's files (idx, CIFAR).", required=True)
   flags.DEFINE_string('data_name', '', 'The source that reads --input (image_folder, arrays, '
                       'fashion_mnist, ...: its test split); default from what --input is.')
   flags.DEFINE_string('output', 'submission.csv', 'CSV to write: id,label[,probabilities].')

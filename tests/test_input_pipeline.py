@@ -441,3 +441,6 @@ def test_val_dir_takes_only_a_folder_or_an_arrays_file(tmp_path):
   with pytest.raises(UserError, match=r"data.val_dir=.*idx' is read as idx \(it holds idx "
                                       r"files.*takes an image folder or an arrays file"):
     input_pipeline.load_splits(config)
+  config.data.val_dir = str(tmp_path / 'gone')
+  with pytest.raises(UserError, match=r"data.val_dir=.*gone' does not exist"):
+    input_pipeline.load_splits(config)

@@ -167,4 +167,5 @@ def test_predict_says_which_source_read_the_input(run, tmp_path):
   result = run_module('cnnlab.predict', f'--workdir={run["workdir"]}',
                       f'--input={tmp_path / "nothing"}')
   assert result.returncode == 2 and 'Traceback' not in result.stderr, result.stderr[-3000:]
-  assert 'cannot tell which source reads' in result.stderr and '--data_name=<one of' in result.stderr
+  assert 'cannot tell which source reads' in result.stderr
+  assert '--data_name=<one of' in result.stderr

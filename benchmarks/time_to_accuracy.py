@@ -71,7 +71,7 @@ def seconds_to(records, target: float):
 def summarize_run(run, gflop_per_image, peak, targets=TARGETS):
   records = run['records']
   last = records[-1]
-  rates = [r['images_per_sec'] for r in records[1:]] or [records[0]['images_per_sec']]
+  rates = [r['examples_per_sec'] for r in records[1:]] or [records[0]['examples_per_sec']]
   rate = float(np.median(rates))
   done = last['step'] >= run['meta']['num_train_steps']
   epochs = round(last['step'] / run['meta']['steps_per_epoch'], 2)  # 6.5, not the 7th record

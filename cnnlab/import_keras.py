@@ -28,10 +28,21 @@ import os
 from typing import Any, Dict, Optional, Sequence
 
 from absl import flags
+import jax
+import jax.numpy as jnp
 from ml_collections import config_flags
 
+from cnnlab import augment
+from cnnlab import keras_import
+from cnnlab import keras_net
+from cnnlab import lookahead
+from cnnlab import steps
+from cnnlab.core import checkpoints
 from cnnlab.core import cli
+from cnnlab.core import parallel
+from cnnlab.core import workdir as workdir_lib
 from cnnlab.core.errors import UserError
+from cnnlab.optimizers import path_name
 
 FLAGS = flags.FLAGS
 # The base config of this checkout: the imported run is recorded with every field.
@@ -76,9 +87,6 @@ def _image_shape(file_shape: Sequence[Optional[int]], given: str):
 
 def _load_variables(template: Dict[str, Any], loaded: Dict[str, Any], collection: str):
   """`template`'s leaves replaced by `loaded`'s: every one, with the same shape."""
-  import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from cnnlab.optimizers import path_name  # pylint: disable=g-import-not-at-top
 
   def take(path, leaf):
     name = path_name(path)
@@ -96,12 +104,6 @@ def import_model(model_path: str, workdir: str, config, class_names: Sequence[st
                  preprocess: str = 'unit', image_shape: str = '',
                  data_dir: str = '') -> Dict[str, Any]:
   """Writes `workdir` from the Keras file `model_path`; returns its meta."""
-  import jax  # pylint: disable=g-import-not-at-top
-  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from cnnlab import augment, keras_import, keras_net, lookahead, models, optimizers, steps  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import checkpoints, parallel  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
-
   workdir = os.path.abspath(workdir)
   data_dir = os.path.abspath(data_dir) if data_dir else ''
   if os.path.exists(os.path.join(workdir, workdir_lib.META_FILE)) or os.path.isdir(
@@ -139,18 +141,16 @@ def import_model(model_path: str, workdir: str, config, class_names: Sequence[st
     raise UserError(f'--class_names has {len(class_names)} names; the model has {num_classes} '
                     'outputs')
 
-  model = models.from_config(config.model, num_classes)
   pipeline = augment.create_pipeline(config.augment)
-  tx = optimizers.create_optimizer(config, 1, 1, frozen=models.frozen_params(model))
-  state = steps.create_train_state(jax.random.key(config.seed), model, shape, tx,
-                                   pipeline.init_stats(shape))
+  _, state = steps.state_for(config, num_classes, shape, 1, 1, jax.random.key(config.seed),
+                             pipeline.init_stats(shape))
   loaded = keras_import.flax_variables(keras_model.weights)
   params = _load_variables(state.params, loaded['params'], 'params')
   batch_stats = _load_variables(state.batch_stats, loaded['batch_stats'], 'batch_stats')
-  state = state.replace(params=params, batch_stats=batch_stats, opt_state=tx.init(params))
-  state = steps.with_lookahead(state, lookahead.settings(config, 1, 1))
+  state = state.replace(params=params, batch_stats=batch_stats, opt_state=state.tx.init(params))
+  state = steps.with_lookahead(state, lookahead.settings(config, 1, 1))  # of the file's weights
 
-  meta = {'model': 'keras', 'image_shape': list(shape), 'num_classes': num_classes,
+  meta = {'lab': 'cnnlab', 'model': 'keras', 'image_shape': list(shape), 'num_classes': num_classes,
           'class_names': class_names, 'label_values': class_names, 'augment': config.augment,
           'data': {'name': config.data.name, 'dir': data_dir, 'num_train': 0, 'num_val': 0,
                    'num_skipped': 0},

@@ -4,21 +4,13 @@ import functools
 import os
 from typing import Any, Dict, Optional
 
-import jax
 import ml_collections
 
-
 from cnnlab import augment
-from cnnlab.core import checkpoints
 from cnnlab import input_pipeline
-from cnnlab import lookahead
-from cnnlab import lowering
-from cnnlab import models
-from cnnlab import optimizers
 from cnnlab.core import parallel
 from cnnlab import steps
 from cnnlab.core import workdir as workdir_lib
-from cnnlab.core.errors import UserError
 
 
 @dataclasses.dataclass
@@ -44,36 +36,14 @@ class Run:
 def load_run(workdir: str, step: Optional[int] = None) -> Run:
   """Restores the best checkpoint of `workdir` (or `step`, best or periodic)."""
   workdir = os.path.abspath(workdir)
-  meta = workdir_lib.read_meta(workdir)
-  config = ml_collections.ConfigDict(meta['config'])
-  mesh = parallel.create_mesh()
+  meta, config = workdir_lib.load_config(workdir)
   pipeline = augment.create_pipeline(meta['augment'])
-  model = models.from_config(config.model, meta['num_classes'])
-  tx = optimizers.create_optimizer(config, meta['steps_per_epoch'], meta['num_train_steps'],
-                                   frozen=models.frozen_params(model))
   image_shape = tuple(meta['image_shape'])
-  template = steps.create_train_state(jax.random.key(0), model, image_shape, tx,
-                                      pipeline.init_stats(image_shape),
-                                      lowering.from_config(config))
-  template = steps.with_lookahead(template, lookahead.settings(
-      config, meta['steps_per_epoch'], meta['num_train_steps']))
-  template = parallel.replicate(template, mesh)
-  ckpts = checkpoints.Checkpoints(workdir)
-  try:
-    if step is None:
-      best = ckpts.best_step() is not None
-      if not best and ckpts.latest_step() is None:
-        raise UserError(f'{workdir!r} has no checkpoint yet: train first, or pass another --workdir')
-      state = ckpts.restore(template, best=best)
-    else:
-      try:
-        where = checkpoints.find_step(workdir, step)
-      except FileNotFoundError:
-        available = sorted(set(ckpts.latest.all_steps()) | set(ckpts.best.all_steps()))
-        raise UserError(f'no checkpoint at step {step} in {workdir!r}; available: {available}') from None
-      state = ckpts.restore(template, step=step, best=where == checkpoints.BEST_DIR)
-  finally:
-    ckpts.close()
+  _, template = steps.state_for(config, meta['num_classes'], image_shape,
+                                meta['steps_per_epoch'], meta['num_train_steps'],
+                                input_stats=pipeline.init_stats(image_shape))
+  mesh = parallel.create_mesh()
+  state = workdir_lib.restore_chosen(workdir, parallel.replicate(template, mesh), step)
   return Run(workdir, config, meta, state, int(state.step), pipeline, mesh)
 
 

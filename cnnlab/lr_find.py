@@ -27,17 +27,16 @@ import logging
 import os
 from typing import Any, Dict, Optional
 
+from absl import flags
 import jax
 import ml_collections
+from ml_collections import config_flags
 import numpy as np
 
 from cnnlab.core import cli
 from cnnlab import augment
 from cnnlab import finetune
 from cnnlab import input_pipeline
-from cnnlab import lowering
-from cnnlab import models
-from cnnlab import optimizers
 from cnnlab.core import parallel
 from cnnlab import schedules
 from cnnlab import steps
@@ -154,16 +153,14 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   train_ds, _ = input_pipeline.load_splits(config)
-  model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
   steps_per_epoch, _ = schedules.steps_for(config, len(train_ds.labels))
   schedule = range_schedule(min_lr, max_lr, num_steps, sweep)
-  tx = optimizers.create_optimizer(config, steps_per_epoch, num_steps, schedule=schedule,
-                                   frozen=models.frozen_params(model))
   # The same initial weights and data order as a training run of this config.
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
-  state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx,
-                                   pipeline.fit(train_ds.images), lowering.from_config(config))
+  model, state = steps.state_for(config, train_ds.num_classes, train_ds.image_shape,
+                                 steps_per_epoch, num_steps, init_rng,
+                                 pipeline.fit(train_ds.images), schedule=schedule)
   state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from:
     state = finetune.load_init(state, config.init_from)
@@ -216,6 +213,7 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
 
 def plot(result: Dict[str, Any], path: str) -> str:
   """Loss (top) and accuracy (bottom) against lr, log scale, with the suggestions."""
+  # matplotlib (~0.5 s) only when a plot is drawn.
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
   from cnnlab import figures  # pylint: disable=g-import-not-at-top
   lr = np.asarray(result['lr'])
@@ -285,7 +283,6 @@ def summary(result: Dict[str, Any]) -> str:
 
 
 def main(argv):
-  from absl import flags  # pylint: disable=g-import-not-at-top
   f = flags.FLAGS
 
   def go():
@@ -302,18 +299,16 @@ def main(argv):
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
-  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
   config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
                                   lock_config=True)
-  _flags.DEFINE_string('out', None, 'Directory for lr_find.png and lr_find.json.',
+  flags.DEFINE_string('out', None, 'Directory for lr_find.png and lr_find.json.',
                        required=True)
-  _flags.DEFINE_float('min_lr', 1e-7, 'First learning rate of the sweep.')
-  _flags.DEFINE_float('max_lr', 10.0, 'Last learning rate of the sweep.')
-  _flags.DEFINE_integer('num_steps', 200, 'Optimizer steps (one lr each).')
-  _flags.DEFINE_float('diverge', 4.0, 'Stop when the smoothed loss exceeds this times its minimum.')
-  _flags.DEFINE_float('smoothing', 0.95, 'EMA factor for the loss and accuracy curves.')
-  _flags.DEFINE_enum('sweep', 'exponential', list(SWEEPS),
+  flags.DEFINE_float('min_lr', 1e-7, 'First learning rate of the sweep.')
+  flags.DEFINE_float('max_lr', 10.0, 'Last learning rate of the sweep.')
+  flags.DEFINE_integer('num_steps', 200, 'Optimizer steps (one lr each).')
+  flags.DEFINE_float('diverge', 4.0, 'Stop when the smoothed loss exceeds this times its minimum.')
+  flags.DEFINE_float('smoothing', 0.95, 'EMA factor for the loss and accuracy curves.')
+  flags.DEFINE_enum('sweep', 'exponential', list(SWEEPS),
                      'How the lr grows from --min_lr to --max_lr: exponential (evenly in log '
                      'scale) or linear (seed 000\'s ramp).')
 

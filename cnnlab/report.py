@@ -511,14 +511,19 @@ def compare_runs(workdirs: Sequence[str]) -> Dict[str, Any]:
     last_loss = vals[-1]['val_loss'] if vals else None
     params = _param_count(meta)
     rows.append({'run': name, 'workdir': workdir, 'model': meta.get('model', '?'),
-                 'params': params, 'epochs': records[-1]['epoch'],
+                 'params': params, 'epochs': _whole(records[-1]['epoch']),
                  'best_val_accuracy': best['val_accuracy'] if best else None,
-                 'best_epoch': best['epoch'] if best else None,
+                 'best_epoch': _whole(best['epoch']) if best else None,
                  'final_val_loss': last_loss,
                  'train_seconds': records[-1].get('elapsed_seconds'),
                  'config_differences': differ})
     runs.append((name, records))
   return {'runs': runs, 'rows': rows}
+
+
+def _whole(epoch: float):
+  """A record's epoch (training done, a float) as 2 where it is whole, else 2.5."""
+  return int(epoch) if float(epoch).is_integer() else epoch
 
 
 def _cells(row: Dict[str, Any]) -> List[str]:

@@ -24,6 +24,7 @@ from cnnlab import lowering as lowering_lib
 from cnnlab import models
 from cnnlab import optimizers
 from cnnlab.core import parallel
+from cnnlab.core import train_state as core_train_state
 from cnnlab import tta as tta_lib
 
 
@@ -36,22 +37,37 @@ class TrainState(train_state.TrainState):
   lookahead: Any = dataclasses.field(default_factory=dict)
 
 
-def initialized(rng: jax.Array, model, image_shape) -> Tuple[Any, Any]:
-  """(params, batch_stats) of `model` for one image of `image_shape`."""
-  variables = jax.jit(functools.partial(model.init, train=False))(
-      {'params': rng}, jnp.zeros((1,) + tuple(image_shape), jnp.float32))
-  return variables['params'], variables.get('batch_stats', {})
-
-
 def create_train_state(rng: jax.Array, model, image_shape, tx: optax.GradientTransformation,
                        input_stats: Any = None,
                        lowering: Optional[lowering_lib.Lowering] = None) -> TrainState:
-  """lowering: how apply_fn computes convs and products (None: XLA's, float32)."""
-  params, batch_stats = initialized(rng, model, image_shape)
-  apply_fn = (lowering or lowering_lib.Lowering()).wrap(model.apply)
-  return TrainState.create(apply_fn=apply_fn, params=params, tx=tx,
-                           batch_stats=batch_stats, input_stats=input_stats or {},
-                           lookahead={})
+  """`model`'s fresh state for images of `image_shape` (cnnlab.core.train_state.create).
+
+  lowering: how apply_fn computes convs and products (None: XLA's, float32).
+  """
+  return core_train_state.create(
+      TrainState, model, rng, jnp.zeros((1,) + tuple(image_shape), jnp.float32), tx,
+      apply_fn=(lowering or lowering_lib.Lowering()).wrap(model.apply),
+      collections=('batch_stats',), init_kwargs={'train': False},
+      input_stats=input_stats or {}, lookahead={})
+
+
+def state_for(config, num_classes: int, image_shape, steps_per_epoch: int, num_train_steps: int,
+              rng: Optional[jax.Array] = None, input_stats: Any = None, schedule=None
+              ) -> Tuple[Any, TrainState]:
+  """(model, state) of a config: its model, optimizer, lowering and lookahead.
+
+  The one builder of every command that makes or restores a cnnlab state
+  (train, inference's restore template, lr_find, import_keras); rng default
+  key(0), for a template whose values a restore replaces. schedule: an lr
+  schedule in place of config.schedule's (lr_find's sweep).
+  """
+  model = models.from_config(config.model, num_classes)
+  tx = optimizers.create_optimizer(config, steps_per_epoch, num_train_steps, schedule=schedule,
+                                   frozen=models.frozen_params(model))
+  state = create_train_state(jax.random.key(0) if rng is None else rng, model, image_shape, tx,
+                             input_stats, lowering_lib.from_config(config))
+  return model, with_lookahead(state, lookahead.settings(config, steps_per_epoch,
+                                                         num_train_steps))
 
 
 def with_lookahead(state: TrainState, settings: Optional[lookahead.Settings]) -> TrainState:

@@ -15,6 +15,7 @@ tensorboardX is optional at run time: without it a warning is logged once and
 no scalars are written (training never fails for want of a dashboard).
 """
 import logging
+import math
 import os
 import struct
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
@@ -25,7 +26,7 @@ EPOCH_SCALARS = {
     'train_loss': ('train', 'epoch_loss'),
     'train_accuracy': ('train', 'epoch_accuracy'),
     'lr': ('train', 'epoch_lr'),
-    'images_per_sec': ('train', 'epoch_images_per_sec'),
+    'examples_per_sec': ('train', 'epoch_images_per_sec'),
     'val_loss': ('val', 'epoch_loss'),
     'val_accuracy': ('val', 'epoch_accuracy'),
 }
@@ -65,7 +66,8 @@ class EpochWriter:
   def __init__(self, workdir: str, records: Sequence[Dict[str, Any]] = (),
                enabled: bool = True):
     self.root = os.path.join(workdir, SUBDIR)
-    self.first_epoch = records[-1]['epoch'] + 1 if records else 1
+    # An epoch cut short (num_epochs=9.9) is charted at the epoch it belongs to (10).
+    self.first_epoch = math.ceil(records[-1]['epoch']) + 1 if records else 1
     self.enabled = enabled
     self._writers: Dict[str, Any] = {}
 
@@ -83,7 +85,7 @@ class EpochWriter:
       if record.get(key) is not None:
         writer = self._writer(run)
         if writer is not None:
-          writer.add_scalar(tag, float(record[key]), int(record['epoch']))
+          writer.add_scalar(tag, float(record[key]), math.ceil(record['epoch']))
     self.flush()
 
   def flush(self) -> None:

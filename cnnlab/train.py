@@ -26,7 +26,6 @@ from cnnlab.core import machine
 from cnnlab import input_pipeline
 from cnnlab import lookahead
 from cnnlab import lowering
-from cnnlab import models
 from cnnlab import optimizers
 from cnnlab.core import parallel
 from cnnlab import report
@@ -35,8 +34,13 @@ from cnnlab import steps
 from cnnlab import tensorboard
 from cnnlab.core import workdir as workdir_lib
 from cnnlab.core.best import BestTracker
-from cnnlab.core.guards import DeferredInterrupt, DivergenceGuard, TrainingDiverged
+from cnnlab.core.guards import CheckedSaves, DeferredInterrupt, DivergenceGuard, interruptible
+from cnnlab.core.guards import TrainingDiverged  # what the loop raises (callers catch it here)
 from cnnlab.core.progress import ProgressBar
+
+# The fields of meta.json a resumed run must keep: the checkpoints' network and data shape,
+# and what the training images went through.
+RESUME_KEYS = ('model', 'image_shape', 'num_classes', 'augment')
 
 def step_metrics(metrics: List[Dict[str, Any]]) -> List[Dict[str, float]]:
   """Per-step metrics (device scalars or floats) as Python floats.
@@ -132,15 +136,11 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   train_ds, val_ds, test_ds = input_pipeline.load_all_splits(config)
-  model = models.from_config(config.model, train_ds.num_classes)
   pipeline = augment.create_pipeline(config.augment)
   steps_per_epoch, num_train_steps = schedules.steps_for(config, len(train_ds.labels))
-  tx = optimizers.create_optimizer(config, steps_per_epoch, num_train_steps,
-                                   frozen=models.frozen_params(model))
-  lookahead_settings = lookahead.settings(config, steps_per_epoch, num_train_steps)
   tta_eval_fn = steps.make_eval_fn(pipeline, config.tta) if config.tta else None  # names checked now
 
-  meta = {'model': config.model.name, 'image_shape': list(train_ds.image_shape),
+  meta = {'lab': 'cnnlab', 'model': config.model.name, 'image_shape': list(train_ds.image_shape),
           'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
           'label_values': train_ds.label_values, 'augment': config.augment,
           'data': {'name': config.data.name, 'dir': config.data.dir,
@@ -158,18 +158,20 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
                jax.default_backend(), compute['xla_cpu'], compute['conv'], compute['dtype'],
                compute['chosen_by'])
   os.makedirs(workdir, exist_ok=True)
-  workdir_lib.check_workdir(workdir, meta)
+  workdir_lib.check_workdir(workdir, meta, RESUME_KEYS)
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
-  input_stats = pipeline.fit(train_ds.images)
-  state = steps.create_train_state(init_rng, model, train_ds.image_shape, tx, input_stats,
-                                   lowering.from_choice(compute))
+  model, state = steps.state_for(config, train_ds.num_classes, train_ds.image_shape,
+                                 steps_per_epoch, num_train_steps, init_rng,
+                                 pipeline.fit(train_ds.images))
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
   if ckpts.latest_step() is None:  # a resumed run restores its own fitted and tuned weights
     state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
     if config.init_from:
       state = finetune.load_init(state, config.init_from, workdir if main else '')
-  state = steps.with_lookahead(state, lookahead_settings)
+    # The EMA starts from the weights training starts from.
+    state = steps.with_lookahead(state, lookahead.settings(config, steps_per_epoch,
+                                                           num_train_steps))
   # Restore into the replicated template: every process reads its shards collectively.
   state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
@@ -183,7 +185,9 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   # flip_lr(alternate=True)); the batches carry the examples' ids.
   source = batches.create(train_ds, mesh, config.batch_size, config.data.on_device,
                           pipeline=pipeline, label_smoothing=config.label_smoothing,
-                          steps_per_epoch=steps_per_epoch, lookahead_settings=lookahead_settings)
+                          steps_per_epoch=steps_per_epoch,
+                          lookahead_settings=lookahead.settings(config, steps_per_epoch,
+                                                                num_train_steps))
   return Run(config, workdir, main, mesh, train_ds, val_ds, test_ds, steps_per_epoch,
              num_train_steps,
              meta, ckpts, state, records, source, train_rng, steps.make_eval_fn(pipeline),
@@ -229,7 +233,7 @@ class StepRecords:
 
 
 class Saver:
-  """Checked saves: the guard passes the state first, so nothing NaN is written.
+  """Checked saves (cnnlab.core.guards.CheckedSaves): nothing NaN is written.
 
   A mid-epoch save also keeps the epoch's per-step metrics so far
   (history.save_partial), so a resumed epoch's means equal the uninterrupted
@@ -238,19 +242,18 @@ class Saver:
 
   def __init__(self, run: Run, guard: DivergenceGuard, records: StepRecords):
     self.run, self.guard, self.records = run, guard, records
+    self.checked = CheckedSaves(run.ckpts, guard)
 
   def save(self, p: Progress) -> None:
-    self.guard.check_state(p.step, p.state)
+    self.guard.check_state(p.step, p.state)  # before any file is written
     self.records.write(p)
-    self.run.ckpts.save(p.step, p.state)
-    self.guard.saved(p.step)
+    self.checked.save(p.step, p.state)
     if self.run.main and p.step % self.run.steps_per_epoch:
       history.save_partial(self.run.workdir, p.step, step_metrics(p.epoch_metrics),
                            keep=self.run.config.max_checkpoints_to_keep + 1)
 
   def save_best(self, p: Progress) -> None:
-    self.guard.check_state(p.step, p.state)
-    self.run.ckpts.save_best(p.step, p.state)
+    self.checked.save_best(p.step, p.state)
 
 
 def train_epoch(run: Run, p: Progress, guard: DivergenceGuard, saver: Saver,
@@ -305,13 +308,9 @@ def end_epoch(run: Run, p: Progress, record: Dict[str, Any], tracker: BestTracke
       record.update(val_loss_tta=val['loss'], val_accuracy_tta=val['accuracy'])
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
-  """Trains config's model on config's data; checkpoints and metrics go to workdir.
-
-  Returns the final history record (the last epoch's metrics).
-  """
-  run = prepare(config, workdir)
-  p = Progress(run.state, int(run.state.step))
+def log_plan(run: Run) -> None:
+  """What the run will do, before its first step."""
+  config = run.config
   logging.info('Training %s: %d train / %d val images, %d steps/epoch, %d steps '
                '(%d epochs), batch %d on %d device(s)', config.model.name,
                len(run.train_ds.labels), len(run.val_ds.labels), run.steps_per_epoch,
@@ -323,67 +322,96 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[
     logging.info('Test part (%s): %d images, never trained on nor used for any decision; '
                  'evaluated once at the end on the best checkpoint.',
                  input_pipeline.test_source(config.data), len(run.test_ds.labels))
-  guard = DivergenceGuard(run.workdir, p.step, last_good=run.ckpts.latest_step())
-  records = StepRecords(run, p.step)
-  saver = Saver(run, guard, records)
-  tracker = BestTracker('val_accuracy', config.early_stopping_patience).replay(run.records)
-  tb = tensorboard.EpochWriter(run.workdir, run.records, enabled=run.main)
-  record = run.records[-1] if run.records else {}
-  run_start = time.monotonic() - record.get('elapsed_seconds', 0.0)
-  interrupt = DeferredInterrupt().start()  # Ctrl-C lands between steps
-  try:
-    while p.step < run.num_train_steps and not tracker.should_stop:
-      epoch_start, first_step = time.monotonic(), p.step
-      train_epoch(run, p, guard, saver, interrupt, records)
-      train_seconds = time.monotonic() - epoch_start
-      done = step_metrics(p.epoch_metrics)
-      record = {
-          'epoch': (p.step - 1) // run.steps_per_epoch + 1, 'step': p.step,
-          'train_loss': float(np.mean([m['loss'] for m in done])),
-          'train_accuracy': float(np.mean([m['accuracy'] for m in done])),
-          'lr': optimizers.current_lr(p.state.opt_state),
-          'images_per_sec': (p.step - first_step) * config.batch_size / train_seconds,
-          # Wall seconds of training steps alone (no evaluation or saving) so far.
-          'train_seconds_total': record.get('train_seconds_total', 0.0) + train_seconds,
-      }
-      end_epoch(run, p, record, tracker, saver)
-      record['epoch_seconds'] = time.monotonic() - epoch_start
-      record['elapsed_seconds'] = time.monotonic() - run_start
-      if not config.checkpoint_every_steps or p.step == run.num_train_steps:
-        saver.save(p)
-      if run.main:
-        history.append(run.workdir, record)
-        tb.write(record)
-        logging.info('epoch %d: %s', record['epoch'], ', '.join(
-            f'{k} {v:.4g}' for k, v in record.items() if k not in ('epoch', 'step')))
-      if tracker.should_stop:
-        logging.info('Early stopping: val accuracy has not improved for %d evaluations '
-                     '(best %.4f).', tracker.evals_since_best, tracker.best)
-  except KeyboardInterrupt:
-    logging.warning('Interrupted: saving a checkpoint at step %d, then exiting; rerun '
-                    'with the same --workdir to resume.', p.step)
-    try:
-      saver.save(p)
-    except TrainingDiverged as e:
-      logging.warning('Not saving step %d: %s', p.step, e)
-    run.ckpts.close()
-    raise
-  except TrainingDiverged:
-    run.ckpts.close()  # let a pending asynchronous save of the last good checkpoint finish
-    raise
-  finally:
-    interrupt.stop()
-  saver.save(p)
+
+
+def epoch_record(run: Run, p: Progress, first_step: int, train_seconds: float,
+                 previous: Dict[str, Any]) -> Dict[str, Any]:
+  """The history record (cnnlab.core.history's schema) of the epoch that just ended."""
+  done = step_metrics(p.epoch_metrics)
+  return {
+      'epoch': history.epochs_done(p.step, run.steps_per_epoch), 'step': p.step,
+      'train_loss': float(np.mean([m['loss'] for m in done])),
+      'train_accuracy': float(np.mean([m['accuracy'] for m in done])),
+      'lr': optimizers.current_lr(p.state.opt_state),
+      'examples_per_sec': (p.step - first_step) * run.config.batch_size / train_seconds,
+      # Wall seconds of training steps alone (no evaluation or saving) so far.
+      'train_seconds_total': previous.get('train_seconds_total', 0.0) + train_seconds,
+  }
+
+
+def run_epoch(run: Run, p: Progress, loop: 'Loop', previous: Dict[str, Any]) -> Dict[str, Any]:
+  """One epoch: its steps, its evaluation, its save; returns its record (written)."""
+  epoch_start, first_step = time.monotonic(), p.step
+  train_epoch(run, p, loop.guard, loop.saver, loop.interrupt, loop.records)
+  record = epoch_record(run, p, first_step, time.monotonic() - epoch_start, previous)
+  end_epoch(run, p, record, loop.tracker, loop.saver)
+  record['epoch_seconds'] = time.monotonic() - epoch_start
+  record['elapsed_seconds'] = time.monotonic() - loop.run_start
+  if not run.config.checkpoint_every_steps or p.step == run.num_train_steps:
+    loop.saver.save(p)
+  if run.main:
+    history.append(run.workdir, record)
+    loop.tb.write(record)
+    logging.info('epoch %g: %s', record['epoch'], ', '.join(
+        f'{k} {v:.4g}' for k, v in record.items() if k not in ('epoch', 'step')))
+  return record
+
+
+@dataclasses.dataclass
+class Loop:
+  """What the loop keeps across epochs besides the Progress."""
+  guard: DivergenceGuard
+  records: StepRecords
+  saver: Saver
+  tracker: BestTracker
+  tb: Any  # tensorboard.EpochWriter
+  run_start: float  # time.monotonic() when the run (across resumes) began
+  interrupt: Any = None  # the DeferredInterrupt, once the loop runs
+
+  @classmethod
+  def start(cls, run: Run, p: Progress) -> 'Loop':
+    guard = DivergenceGuard(run.workdir, p.step, last_good=run.ckpts.latest_step())
+    records = StepRecords(run, p.step)
+    elapsed = run.records[-1].get('elapsed_seconds', 0.0) if run.records else 0.0
+    return cls(guard, records, Saver(run, guard, records),
+               BestTracker('val_accuracy', run.config.early_stopping_patience).replay(run.records),
+               tensorboard.EpochWriter(run.workdir, run.records, enabled=run.main),
+               time.monotonic() - elapsed)
+
+
+def finish(run: Run, p: Progress, loop: Loop) -> None:
+  """After the last epoch: the last save, then the report and the one test evaluation."""
+  loop.saver.save(p)
   if not run.has_val:
-    saver.save_best(p)  # nothing to choose by: the best is the last
-  interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
-  tb.close()
+    loop.saver.save_best(p)  # nothing to choose by: the best is the last
+  loop.interrupt.raise_if_requested()  # Ctrl-C during the last step: saved, now exit
+  loop.tb.close()
   state, step = p.state, p.step
-  if len(run.test_ds.labels) or (config.report and run.has_val):
+  if len(run.test_ds.labels) or (run.config.report and run.has_val):
     state, step = chosen_checkpoint(run.ckpts, p.state)
   # <workdir>/report/: the best checkpoint's figures and per-class table on val.
   write_report(run, state, step)
   # Only now, once, the test part: <workdir>/eval_test.json.
   evaluate_test(run, state, step)
   run.ckpts.close()
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> Dict[str, Any]:
+  """Trains config's model on config's data; checkpoints and metrics go to workdir.
+
+  Returns the final history record (the last epoch's metrics).
+  """
+  run = prepare(config, workdir)
+  log_plan(run)
+  p = Progress(run.state, int(run.state.step))
+  loop = Loop.start(run, p)
+  record = run.records[-1] if run.records else {}
+  with interruptible(run.ckpts, lambda: loop.saver.save(p), lambda: p.step) as interrupt:
+    loop.interrupt = interrupt  # Ctrl-C lands between steps
+    while p.step < run.num_train_steps and not loop.tracker.should_stop:
+      record = run_epoch(run, p, loop, record)
+      if loop.tracker.should_stop:
+        logging.info('Early stopping: val accuracy has not improved for %d evaluations '
+                     '(best %.4f).', loop.tracker.evals_since_best, loop.tracker.best)
+  finish(run, p, loop)
   return record

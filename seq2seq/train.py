@@ -15,6 +15,7 @@ problems from the seed; only process 0 prints and writes metrics.
 import dataclasses
 import functools
 import json
+import logging
 import os
 import sys
 import time
@@ -30,16 +31,19 @@ import optax
 from cnnlab import optimizers
 from cnnlab.core import history
 from cnnlab.core import parallel
+from cnnlab.core import train_state as core_train_state
+from cnnlab.core import workdir as workdir_lib
 from cnnlab.core.best import BestTracker
 from cnnlab.core.checkpoints import Checkpoints
 from cnnlab.core.errors import UserError
-from cnnlab.core.guards import DeferredInterrupt, DivergenceGuard, TrainingDiverged
+from cnnlab.core.guards import CheckedSaves, DivergenceGuard, interruptible
+from cnnlab.core.guards import TrainingDiverged  # what the loop raises (callers catch it here)
 from cnnlab.core.progress import ProgressBar
 from seq2seq import input_pipeline
 from seq2seq import models
 
-CONFIG_FILE = 'config.json'
-# Fields a resumed run may change; any other difference is a different experiment.
+# Config fields a resumed run may change; any other difference is a different experiment
+# (cnnlab.core.workdir.check_workdir refuses it).
 RESUMABLE_FIELDS = ('num_epochs', 'num_train_steps', 'target_accuracy', 'num_samples',
                     'log_every_steps', 'eval_batch_size', 'max_checkpoints_to_keep')
 
@@ -91,11 +95,10 @@ def _create_model(name, vocab_size, answer_length, hidden_size, unroll, recurren
 def create_train_state(config: ml_collections.ConfigDict, model, query_length: int,
                        steps_per_epoch: int, num_train_steps: int,
                        rng: jax.Array) -> train_state.TrainState:
-  """Initial parameters (from `rng`) and optimizer state."""
-  params = model.init(rng, jnp.zeros((1, query_length), jnp.int32))['params']
-  return train_state.TrainState.create(
-      apply_fn=model.apply, params=params,
-      tx=create_optimizer(config, steps_per_epoch, num_train_steps))
+  """Initial parameters (from `rng`) and optimizer state (cnnlab.core.train_state.create)."""
+  return core_train_state.create(
+      train_state.TrainState, model, rng, jnp.zeros((1, query_length), jnp.int32),
+      create_optimizer(config, steps_per_epoch, num_train_steps))
 
 
 def compute_metrics(logits: jax.Array, targets: jax.Array,
@@ -216,24 +219,18 @@ def sample_lines(dataset: input_pipeline.Dataset, predictions: np.ndarray,
           for i in indices]
 
 
-def _check_config(config: ml_collections.ConfigDict, workdir: str, resuming: bool) -> None:
-  """Writes config.json; a resumed run must not change the experiment."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  current = json.loads(config.to_json())
-  if resuming and os.path.exists(path):
-    with open(path) as f:
-      saved = json.load(f)
-    flat = lambda d, p='': {k2: v2 for k, v in d.items() for k2, v2 in (
-        flat(v, f'{p}{k}.').items() if isinstance(v, dict) else [(p + k, v)])}
-    old, new = flat(saved), flat(current)
-    changed = [f'{k}: {old.get(k)!r} -> {new.get(k)!r}' for k in sorted(set(old) | set(new))
-               if old.get(k) != new.get(k) and k not in RESUMABLE_FIELDS]
-    if changed:
-      raise UserError(f'{workdir} holds a run with a different config ({"; ".join(changed)}). '
-                      'Use a new --workdir, or the same config to resume.')
+def check_workdir(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """Refuses a workdir holding another experiment (any config field but RESUMABLE_FIELDS
+  differs), then records this run's meta.json (converting an old workdir's config.json)."""
+  meta = {'lab': 'seq2seq', 'model': config.model.name, 'config': json.loads(config.to_json())}
+  workdir_lib.check_workdir(workdir, meta,
+                            workdir_lib.config_keys(meta['config'], RESUMABLE_FIELDS))
   if parallel.is_main_process():
-    with open(path, 'w') as f:
-      json.dump(current, f, indent=2)
+    workdir_lib.write_meta(workdir, meta)
+    legacy = os.path.join(workdir, workdir_lib.LEGACY_CONFIG_FILE)
+    if os.path.exists(legacy):  # a workdir written before meta.json: now converted
+      os.remove(legacy)
+      logging.info('Converted %s to %s', legacy, workdir_lib.META_FILE)
 
 
 # ---- the loop --------------------------------------------------------------------
@@ -247,7 +244,8 @@ def evaluation_record(state, eval_fn, dataset: input_pipeline.Dataset, train_sum
   """
   val, predictions = evaluate(eval_fn, state.params, dataset.val, config.eval_batch_size, mesh)
   test, _ = evaluate(eval_fn, state.params, dataset.test, config.eval_batch_size, mesh)
-  record = {'step': step, 'epoch': step / steps_per_epoch, 'examples': step * config.batch_size,
+  record = {'step': step, 'epoch': history.epochs_done(step, steps_per_epoch),
+            'examples': step * config.batch_size,
             **{f'train_{k}': v for k, v in mean_metrics(train_sums).items()},
             **{f'val_{k}': v for k, v in val.items()},
             **{f'test_{k}': v for k, v in test.items()},
@@ -289,12 +287,11 @@ def prepare(config: ml_collections.ConfigDict, workdir: str, verbose: bool):
                              steps_per_epoch, num_train_steps, init_key)
   state = parallel.replicate(state, mesh)  # restoring into it reads the shards collectively
   os.makedirs(workdir, exist_ok=True)
+  check_workdir(config, workdir)
   ckpts = Checkpoints(workdir, config.max_checkpoints_to_keep)
-  start = ckpts.latest_step()
-  _check_config(config, workdir, resuming=start is not None)
-  if start is not None:
-    state = ckpts.restore(state)
-    say(f'Resuming from step {start} in {workdir}')
+  if ckpts.latest_step() is not None:
+    state = workdir_lib.restore_or_init(ckpts, state, workdir)
+    say(f'Resuming from step {int(state.step)} in {workdir}')
   records = history.truncate_after(workdir, int(state.step), rewrite=main)
   say(f'{config.model.name}: {models.count_params(state.params):,} params; '
       f'{len(dataset.train):,} train / {len(dataset.val):,} val / {len(dataset.test):,} test '
@@ -305,17 +302,15 @@ def prepare(config: ml_collections.ConfigDict, workdir: str, verbose: bool):
   return run, state, records
 
 
-def after_evaluation(run: Run, state, record: Dict[str, Any], predictions: np.ndarray,
-                     tracker: BestTracker, guard: DivergenceGuard, color: bool):
+def after_evaluation(run: Run, loop: 'Loop', state, record: Dict[str, Any],
+                     predictions: np.ndarray):
   """Plateau hook, checked save (and best), the history line and the printed samples."""
   config, step = run.config, record['step']
   state = state.replace(opt_state=optimizers.after_eval(
       state.opt_state, {'loss': record['val_loss'], 'accuracy': record['val_accuracy']}))
-  guard.check_state(step, state)  # nothing NaN is saved
-  run.ckpts.save(step, state)
-  guard.saved(step)
-  if tracker.update(record['val_accuracy'], step):
-    run.ckpts.save_best(step, state)
+  loop.saves.save(step, state)  # nothing NaN is saved
+  if loop.tracker.update(record['val_accuracy'], step):
+    loop.saves.save_best(step, state)
   if run.main:
     history.append(run.workdir, record)
   run.say(f'step {step} (epoch {record["epoch"]:.2f}, {record["elapsed_seconds"]:.0f}s, '
@@ -325,9 +320,71 @@ def after_evaluation(run: Run, state, record: Dict[str, Any], predictions: np.nd
   val = run.dataset.val
   shown = np.random.default_rng([config.seed, step]).choice(
       len(val), min(config.num_samples, len(val)), replace=False)
-  for line in sample_lines(run.dataset, predictions, shown, color):
+  for line in sample_lines(run.dataset, predictions, shown, loop.color):
     run.say('  ' + line)
   return state
+
+
+@dataclasses.dataclass
+class Loop:
+  """What the loop keeps between evaluations besides the state."""
+  step: int
+  tracker: BestTracker
+  guard: DivergenceGuard
+  saves: CheckedSaves
+  data: Batch  # the training problems, replicated on the devices
+  eval_fn: Any
+  color: bool  # colour the samples' check marks
+  elapsed0: float  # elapsed_seconds before this process started
+  t0: float
+  sums: Any = None  # the train metric sums since the last evaluation
+  window: Tuple[int, float] = (0, 0.0)  # (step, time) of the last evaluation
+  batches: Tuple[Any, Any] = (None, None)  # (epoch, its batch indices)
+
+  @classmethod
+  def start(cls, run: Run, state, records, verbose: bool) -> 'Loop':
+    step = int(state.step)
+    guard = DivergenceGuard(run.workdir, step, last_good=run.ckpts.latest_step())
+    now = time.monotonic()
+    data = parallel.replicate({'inputs': run.dataset.train.inputs,
+                               'targets': run.dataset.train.targets}, run.mesh)
+    return cls(step, BestTracker('val_accuracy').replay(records), guard,
+               CheckedSaves(run.ckpts, guard), data, functools.partial(eval_step, state.apply_fn),
+               verbose and run.main and sys.stdout.isatty(),
+               records[-1].get('elapsed_seconds', 0.0) if records else 0.0, now,
+               window=(step, now))
+
+
+def train_one_step(run: Run, loop: Loop, state, bar: ProgressBar):
+  """The step loop.step of its epoch's order; the guard gets its loss."""
+  config, rows = run.config, parallel.process_rows(run.config.batch_size, run.mesh)
+  epoch, offset = divmod(loop.step, run.steps_per_epoch)
+  if loop.batches[0] != epoch:
+    loop.batches = (epoch, np.asarray(input_pipeline.epoch_batches(
+        run.order_key, epoch, len(run.dataset.train), config.batch_size), np.int32))
+  indices = parallel.global_batch({'i': loop.batches[1][offset, rows[0]:rows[1]]}, run.mesh)['i']
+  state, metrics = train_step_on(state, loop.data, indices)
+  loop.guard.add_loss(metrics['loss'])  # a sum over the batch: NaN if any example's is
+  loop.sums = metrics if loop.sums is None else jax.tree_util.tree_map(jnp.add, loop.sums, metrics)
+  loop.step += 1
+  if loop.step % config.log_every_steps == 0 or loop.step == run.num_train_steps:
+    loop.guard.check_losses(loop.step)
+    bar.update(loop.step, loss=float(parallel.fetch(metrics['loss'] / metrics['count'])))
+  return state
+
+
+def evaluate_now(run: Run, loop: Loop, state):
+  """(state, record): the evaluation of loop.step, saved and written (after_evaluation)."""
+  config, step = run.config, loop.step
+  record, predictions = evaluation_record(state, loop.eval_fn, run.dataset, loop.sums, step,
+                                          run.steps_per_epoch, config, run.mesh)
+  now = time.monotonic()
+  record['examples_per_sec'] = round((step - loop.window[0]) * config.batch_size
+                                     / (now - loop.window[1]), 1)
+  record['elapsed_seconds'] = round(loop.elapsed0 + now - loop.t0, 2)
+  state = after_evaluation(run, loop, state, record, predictions)
+  loop.sums, loop.window = None, (step, time.monotonic())
+  return state, record
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
@@ -336,7 +393,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
 
   Args:
     config: see configs/seq2seq/base.py.
-    workdir: checkpoints, config.json and metrics.jsonl (one line per evaluation).
+    workdir: checkpoints, meta.json and metrics.jsonl (one line per evaluation).
     verbose: print evaluations, samples and the progress bar.
 
   Returns:
@@ -348,89 +405,37 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
     KeyboardInterrupt: after saving a checkpoint of the last finished step.
   """
   run, state, records = prepare(config, workdir, verbose)
-  step = int(state.step)
-  tracker = BestTracker('val_accuracy').replay(records)
-  guard = DivergenceGuard(workdir, step, last_good=run.ckpts.latest_step())
+  loop = Loop.start(run, state, records, verbose)
   record = records[-1] if records else {}
-  if config.target_accuracy and tracker.best >= config.target_accuracy:
-    run.say(f'Target {config.target_accuracy:.2%} already reached at step {tracker.best_step}.')
+  if config.target_accuracy and loop.tracker.best >= config.target_accuracy:
+    run.say(f'Target {config.target_accuracy:.2%} already reached at step '
+            f'{loop.tracker.best_step}.')
     run.ckpts.close()
     return dict(record, state=state)
-  if step >= run.num_train_steps:
-    run.say(f'Already trained for {step:,} of {run.num_train_steps:,} steps; raise '
+  if loop.step >= run.num_train_steps:
+    run.say(f'Already trained for {loop.step:,} of {run.num_train_steps:,} steps; raise '
             '--config.num_epochs or --config.num_train_steps to continue.')
-  data = parallel.replicate({'inputs': run.dataset.train.inputs,
-                             'targets': run.dataset.train.targets}, run.mesh)
-  rows = parallel.process_rows(config.batch_size, run.mesh)
-  eval_fn = functools.partial(eval_step, state.apply_fn)
-  color = verbose and run.main and sys.stdout.isatty()
   bar = ProgressBar(run.num_train_steps, desc='train', enabled=verbose and run.main)
-  elapsed0 = record.get('elapsed_seconds', 0.0)
-  t0 = t_window = time.monotonic()
-  window_start, sums, batches = step, None, (None, None)  # throughput between evaluations
-  interrupt = DeferredInterrupt().start()  # Ctrl-C lands between steps
-  try:
-    while step < run.num_train_steps:
+  # The bar (inner) is closed before an interruption is said.
+  with interruptible(run.ckpts, lambda: loop.saves.save(loop.step, state),
+                     lambda: loop.step, say=run.say) as interrupt, bar:
+    while loop.step < run.num_train_steps:
       interrupt.raise_if_requested()
-      epoch, offset = divmod(step, run.steps_per_epoch)
-      if batches[0] != epoch:
-        batches = (epoch, np.asarray(input_pipeline.epoch_batches(
-            run.order_key, epoch, len(run.dataset.train), config.batch_size), np.int32))
-      indices = parallel.global_batch({'i': batches[1][offset, rows[0]:rows[1]]}, run.mesh)['i']
-      state, metrics = train_step_on(state, data, indices)
-      guard.add_loss(metrics['loss'])  # a sum over the batch: NaN if any example's is
-      sums = metrics if sums is None else jax.tree_util.tree_map(jnp.add, sums, metrics)
-      step += 1
-      if step % config.log_every_steps == 0 or step == run.num_train_steps:
-        guard.check_losses(step)
-        bar.update(step, loss=float(parallel.fetch(metrics['loss'] / metrics['count'])))
-      if step % run.eval_every and step != run.num_train_steps:
-        continue
-      record, predictions = evaluation_record(state, eval_fn, run.dataset, sums, step,
-                                              run.steps_per_epoch, config, run.mesh)
-      now = time.monotonic()
-      record['examples_per_sec'] = round((step - window_start) * config.batch_size
-                                         / (now - t_window), 1)
-      record['elapsed_seconds'] = round(elapsed0 + now - t0, 2)
-      bar.close()
-      state = after_evaluation(run, state, record, predictions, tracker, guard, color)
-      sums, t_window, window_start = None, time.monotonic(), step
-      if config.target_accuracy and record['val_accuracy'] >= config.target_accuracy:
-        run.say(f'Reached {config.target_accuracy:.2%} val exact match at step {step} '
-                f'({step * config.batch_size:,} examples, {record["elapsed_seconds"]:.0f}s); '
-                f'test exact match {record["test_accuracy"]:.2%}.')
-        break
-  except KeyboardInterrupt:
-    bar.close()
-    try:
-      guard.check_state(step, state)
-      run.ckpts.save(step, state)
-      run.say(f'Interrupted: saved step {step} in {workdir}; rerun to resume.')
-    except TrainingDiverged as e:
-      run.say(f'Interrupted; not saving step {step}: {e}')
-    run.ckpts.close()
-    raise
-  except TrainingDiverged:
-    bar.close()
-    run.ckpts.close()  # let a pending save of the last good checkpoint finish
-    raise
-  finally:
-    interrupt.stop()
-  bar.close()
+      state = train_one_step(run, loop, state, bar)
+      if loop.step % run.eval_every == 0 or loop.step == run.num_train_steps:
+        bar.close()
+        state, record = evaluate_now(run, loop, state)
+        if config.target_accuracy and record['val_accuracy'] >= config.target_accuracy:
+          run.say(f'Reached {config.target_accuracy:.2%} val exact match at step {loop.step} '
+                  f'({loop.step * config.batch_size:,} examples, '
+                  f'{record["elapsed_seconds"]:.0f}s); test exact match '
+                  f'{record["test_accuracy"]:.2%}.')
+          break
   run.ckpts.close()
   return dict(record, state=state)
 
 
 # ---- using a trained model ------------------------------------------------------
-
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config a run in `workdir` was trained with (its config.json)."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
-    raise UserError(f'{workdir} holds no trained run ({CONFIG_FILE} is missing).')
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
-
 
 def predict(workdir: str, questions: List[str], best: bool = True,
             color: bool = False) -> List[Tuple[str, str]]:
@@ -445,19 +450,14 @@ def predict(workdir: str, questions: List[str], best: bool = True,
   Returns:
     (answer, line) per question; `line` is the sample format with the truth.
   """
-  config = load_config(workdir)
+  _, config = workdir_lib.load_config(workdir, lab='seq2seq')
   parsed = [input_pipeline.parse_question(q, config.num_digits, config.operation)
             for q in questions]
   model = create_model(config)
   table = input_pipeline.CharacterTable(input_pipeline.vocabulary(config.operation))
   template = create_train_state(config, model, input_pipeline.query_length(config.num_digits),
                                 1, 1, jax.random.key(0))
-  ckpts = Checkpoints(workdir)
-  best = best and ckpts.best_step() is not None
-  if (ckpts.best_step() if best else ckpts.latest_step()) is None:
-    raise UserError(f'{workdir} has no checkpoint yet.')
-  state = ckpts.restore(template, best=best)
-  ckpts.close()
+  state = workdir_lib.restore_chosen(workdir, template, best=best)
   texts = [f'{a}{op}{b}' for a, op, b in parsed]
   inputs = input_pipeline.encode_questions(table, texts, config.num_digits,
                                            config.reverse_input)

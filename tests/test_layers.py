@@ -1,53 +1,50 @@
-"""The import graph of both labs: no cycles, and the layers stated below.
+"""The import graph of both labs: no cycles, and the order the README states.
 
 Every `import` / `from ... import` of cnnlab or seq2seq in their source counts,
 those inside functions included (a cycle hidden in a function body is still a
 cycle). Modules are named by their dotted path; a package's __init__ by the
 package's name.
 
-Layers, bottom to top (a module imports only from its own layer or below):
-  0 core        cnnlab.core.*: errors, registry, cli, parallel, checkpoints,
-                history, progress, workdir, guards, best, xla_flags, configs;
-                it imports nothing else of cnnlab
-  1 base        figures, step_figures, tensorboard, lookahead
-  2 parts       input_pipeline, dataset_files (the official formats read),
-                official_datasets (where they lie), augment (the package), models, schedules,
-                optimizers, tta, finetune, keras_import (Keras files read),
-                keras_net (a model from a Keras layer list), backbones
-  3 steps       steps (pure train/eval steps), batches (where a step's batch
-                comes from), report (tables and figures of finished evaluations)
-  4 use         inference, train (the loop)
-  5 commands    main, evaluate, predict, summary, show_data, lr_find, sweep,
-                augment_preview, schedule_preview, api (the notebook API),
-                import_keras
-seq2seq is the second lab: it imports cnnlab.core, cnnlab.optimizers and
-cnnlab.schedules (pure: config sections in, optax objects out; the same
-fields mean the same in both labs) and itself, and cnnlab never imports it. The loop (cnnlab.train) is imported only
-by the entry points that run it.
+The rule is the README's code layout (tests/test_readme_layout.py checks that
+it lists every module): each module imports only modules listed above it; a
+package stands where its last listed module stands. Besides:
+  - cnnlab.core imports nothing else of cnnlab;
+  - seq2seq, the second lab, imports cnnlab.core, cnnlab.optimizers and
+    cnnlab.schedules (pure: config sections in, optax objects out; the same
+    fields mean the same in both labs) and itself, and cnnlab never imports it;
+  - the loop (cnnlab.train) is imported only by commands (README: "command:")
+    and the notebook API.
 """
 import ast
 import os
 
 import pytest
 
+from test_readme_layout import layout_descriptions
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PACKAGES = ('cnnlab', 'seq2seq')
-
-# (layer, module-name prefixes); the longest matching prefix decides.
-LAYERS = [
-    ['cnnlab.core'],
-    ['cnnlab', 'cnnlab.figures', 'cnnlab.step_figures', 'cnnlab.tensorboard', 'cnnlab.lookahead'],
-    ['cnnlab.input_pipeline', 'cnnlab.dataset_files', 'cnnlab.official_datasets', 'cnnlab.augment', 'cnnlab.models', 'cnnlab.schedules',
-     'cnnlab.optimizers', 'cnnlab.tta', 'cnnlab.finetune', 'cnnlab.keras_import', 'cnnlab.keras_net', 'cnnlab.backbones',
-     'seq2seq', 'seq2seq.input_pipeline', 'seq2seq.models'],
-    ['cnnlab.steps', 'cnnlab.report', 'cnnlab.batches'],
-    ['cnnlab.inference', 'cnnlab.train', 'seq2seq.train'],
-    ['cnnlab.main', 'cnnlab.evaluate', 'cnnlab.predict', 'cnnlab.summary', 'cnnlab.show_data',
-     'cnnlab.lr_find', 'cnnlab.sweep', 'cnnlab.augment_preview', 'cnnlab.schedule_preview',
-     'cnnlab.api', 'cnnlab.import_keras', 'seq2seq.main'],
-]
 SEQ2SEQ_MAY_IMPORT = ('seq2seq', 'cnnlab.core', 'cnnlab.optimizers', 'cnnlab.schedules')
-RUNS_THE_LOOP = {'cnnlab.main', 'cnnlab.sweep', 'cnnlab.api'}
+
+
+def stated_order():
+  """{module: its position in the README's code layout} (packages: their last module's)."""
+  order = {}
+  for i, (path, _) in enumerate(layout_descriptions()):
+    if path.endswith('.py'):
+      module = path[:-3].replace('/', '.')
+      order[module] = i
+      package = module.rpartition('.')[0]
+      while package:
+        order[package] = max(order.get(package, -1), i)
+        package = package.rpartition('.')[0]
+  return order
+
+
+def runs_the_loop_allowed():
+  """The modules the README calls commands, and the notebook API."""
+  return {path[:-3].replace('/', '.') for path, what in layout_descriptions()
+          if path.endswith('.py') and (what.startswith('command') or 'notebook API' in what)}
 
 
 def modules(root=None):
@@ -89,16 +86,9 @@ def import_graph(root=None):
   return graph
 
 
-def layer_of(module):
-  best = max(((len(p), i) for i, layer in enumerate(LAYERS) for p in layer
-              if module == p or module.startswith(p + '.')), default=None)
-  assert best is not None, f'{module} has no layer: add it to LAYERS'
-  return best[1]
-
-
-def test_every_module_has_a_layer():
-  for module in modules():
-    layer_of(module)
+def test_every_module_has_a_stated_place():
+  order = stated_order()
+  assert not [m for m in modules() if m not in order], 'list them in the README\'s code layout'
 
 
 def test_no_import_cycles():
@@ -118,9 +108,11 @@ def test_no_import_cycles():
     visit(module, [])
 
 
-def test_layers_import_only_downwards():
-  wrong = [f'{m} (layer {layer_of(m)}) imports {d} (layer {layer_of(d)})'
-           for m, deps in import_graph().items() for d in deps if layer_of(d) > layer_of(m)]
+def test_modules_import_only_what_the_readme_lists_above_them(order=None, graph=None):
+  order = stated_order() if order is None else order
+  graph = import_graph() if graph is None else graph
+  wrong = [f'{m} imports {d}, listed below it' for m, deps in graph.items() for d in deps
+           if order[d] >= order[m] and not d.startswith(m + '.')]  # a package its own modules
   assert not wrong, wrong
 
 
@@ -136,7 +128,7 @@ def test_core_imports_only_core_and_the_labs_share_only_core():
 
 def test_the_loop_is_imported_only_by_the_entry_points_that_run_it():
   importers = {m for m, deps in import_graph().items() if 'cnnlab.train' in deps}
-  assert importers <= RUNS_THE_LOOP and {'cnnlab.main', 'cnnlab.sweep'} <= importers
+  assert importers <= runs_the_loop_allowed() and {'cnnlab.main', 'cnnlab.sweep'} <= importers
 
 
 def test_the_checker_sees_imports_inside_functions_and_layer_breaks(tmp_path, monkeypatch):
@@ -152,8 +144,10 @@ def test_the_checker_sees_imports_inside_functions_and_layer_breaks(tmp_path, mo
   assert import_graph(str(tmp_path))['cnnlab.core.errors'] == {'cnnlab.models'}
   with pytest.raises(AssertionError, match='import cycle: .*cnnlab.core.errors -> cnnlab.models'):
     test_no_import_cycles()
-  with pytest.raises(AssertionError, match='cnnlab.core.errors .layer 0. imports cnnlab.models'):
-    test_layers_import_only_downwards()
+  with pytest.raises(AssertionError, match='cnnlab.core.errors imports cnnlab.models, listed '
+                     'below it'):
+    test_modules_import_only_what_the_readme_lists_above_them(
+        {'cnnlab': -1, 'cnnlab.core': 0, 'cnnlab.core.errors': 0, 'cnnlab.models': 1})
 
 
 def test_every_module_imports_in_one_process():

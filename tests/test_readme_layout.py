@@ -5,12 +5,17 @@ import re
 from conftest import REPO
 
 
-def layout_entries():
+def layout_descriptions():
+  """[(path, what it says of it)] of the README's code layout, in its order."""
   with open(os.path.join(REPO, 'README.md')) as f:
     text = f.read()
   section = text.split('## Code layout', 1)[1]
   block = re.search(r'```\n(.*?)```', section, re.S).group(1)
-  return [line.split()[0] for line in block.splitlines() if line.strip()]
+  return [tuple((line.split(None, 1) + [''])[:2]) for line in block.splitlines() if line.strip()]
+
+
+def layout_entries():
+  return [path for path, _ in layout_descriptions()]
 
 
 def test_every_module_is_listed_and_every_listed_path_exists():

@@ -42,7 +42,7 @@ def test_end_to_end_learns_and_writes_workdir(image_folder, tmp_path):
   assert [r['step'] for r in records] == [3, 6, 9, 12, 15, 18]
   assert records[-1]['train_loss'] < records[0]['train_loss']
   assert final['val_accuracy'] == records[-1]['val_accuracy'] > 0.5
-  for key in ('train_accuracy', 'val_loss', 'lr', 'images_per_sec', 'epoch_seconds'):
+  for key in ('train_accuracy', 'val_loss', 'lr', 'examples_per_sec', 'epoch_seconds'):
     assert key in records[-1]
   meta = workdir_lib.read_meta(workdir)
   assert meta['class_names'] == ['cat', 'dog', 'frog'] and meta['image_shape'] == [16, 16, 3]
@@ -65,7 +65,7 @@ def state_of(workdir, step):
     ckpts.close()
 
 
-TIMING_KEYS = ('images_per_sec', 'epoch_seconds', 'elapsed_seconds', 'train_seconds_total')
+TIMING_KEYS = ('examples_per_sec', 'epoch_seconds', 'elapsed_seconds', 'train_seconds_total')
 
 
 @pytest.mark.parametrize('on_device', [True, False])

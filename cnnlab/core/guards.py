@@ -3,13 +3,16 @@
 Both labs' loops use them the same way:
 
   guard = DivergenceGuard(workdir, start_step, last_good=ckpts.latest_step())
-  interrupt = DeferredInterrupt().start()
-  ... each step: guard.add_loss(metrics['loss'])
-  ... before each save: guard.check_state(step, state); then guard.saved(step)
+  saves = CheckedSaves(ckpts, guard)
+  with interruptible(ckpts, save_current, current_step) as interrupt:
+    ... each step: interrupt.raise_if_requested(); guard.add_loss(metrics['loss'])
+    ... each save: saves.save(step, state) (checks the state first)
 """
+import contextlib
+import logging
 import signal
 import threading
-from typing import Any, List, Optional
+from typing import Any, Callable, Iterator, List, Optional
 
 import jax
 import jax.numpy as jnp
@@ -125,3 +128,50 @@ class DeferredInterrupt:
     if self._previous is not None:
       signal.signal(signal.SIGINT, self._previous)
       self._previous = None
+
+
+class CheckedSaves:
+  """A run's saves through its guard: the state is checked first, so nothing NaN is
+  written, and the guard learns each periodic save as the last good checkpoint."""
+
+  def __init__(self, ckpts: Any, guard: DivergenceGuard):
+    self.ckpts, self.guard = ckpts, guard  # ckpts: a cnnlab.core.checkpoints.Checkpoints
+
+  def save(self, step: int, state: Any) -> None:
+    self.guard.check_state(step, state)
+    self.ckpts.save(step, state)
+    self.guard.saved(step)
+
+  def save_best(self, step: int, state: Any) -> None:
+    self.guard.check_state(step, state)
+    self.ckpts.save_best(step, state)
+
+
+@contextlib.contextmanager
+def interruptible(ckpts: Any, save_current: Callable[[], None], current_step: Callable[[], int],
+                  say: Callable[[str], None] = logging.warning) -> Iterator[DeferredInterrupt]:
+  """The body of a training loop, yielding its DeferredInterrupt.
+
+  On Ctrl-C (at a step boundary) `save_current` saves the current step
+  (refused, and said, when its state is not finite) before KeyboardInterrupt
+  goes on; on a divergence the pending save of the last good checkpoint
+  finishes first. Either way the checkpoints are closed and the error re-raised.
+  """
+  interrupt = DeferredInterrupt().start()
+  try:
+    yield interrupt
+  except KeyboardInterrupt:
+    step = current_step()
+    say(f'Interrupted: saving a checkpoint at step {step}, then exiting; rerun with the same '
+        '--workdir to resume.')
+    try:
+      save_current()
+    except TrainingDiverged as e:
+      say(f'Not saving step {step}: {e}')
+    ckpts.close()
+    raise
+  except TrainingDiverged:
+    ckpts.close()  # let a pending asynchronous save of the last good checkpoint finish
+    raise
+  finally:
+    interrupt.stop()

@@ -1,15 +1,37 @@
-"""Per-epoch metrics as JSON lines in `<workdir>/metrics.jsonl` (and per-step ones on request).
+"""Both labs' records as JSON lines in `<workdir>/metrics.jsonl` (and per-step ones on request).
 
-One record per epoch (train/val loss and accuracy, lr, images/s, seconds);
-readable during and after the run with `read(workdir)`. On resume, records
-past the restored step are dropped so the file matches the checkpoint; the
-same holds for `<workdir>/steps.jsonl` (`read_steps`), one line per step.
+One record per evaluation (cnnlab: per epoch), one schema in both labs:
+  step              optimizer steps done
+  epoch             epochs of training done, step / steps_per_epoch (a float)
+  examples_per_sec  training examples (images, problems) per second since the last record
+  elapsed_seconds   wall seconds since the run began, across resumes
+  lr                the learning rate after the record's step
+  train_*, val_*, test_*  loss, accuracy and each lab's own (seq2seq's char_accuracy)
+readable during and after the run with `read(workdir)`, which also reads
+records written before this schema. On resume, records past the restored
+step are dropped so the file matches the checkpoint; the same holds for
+`<workdir>/steps.jsonl` (`read_steps`), one line per step.
 """
 import json
 import os
 from typing import Any, Dict, List
 
 FILENAME = 'metrics.jsonl'
+# Keys of records written before the one schema -> today's.
+RENAMED = {'images_per_sec': 'examples_per_sec'}
+
+
+def epochs_done(step: int, steps_per_epoch: int) -> float:
+  """A record's `epoch`: training done in epochs (3.0 at the end of the third)."""
+  return round(step / steps_per_epoch, 4)
+
+
+def upgraded(record: Dict[str, Any]) -> Dict[str, Any]:
+  """`record` under today's key names, its epoch a float (cnnlab wrote ints)."""
+  record = {RENAMED.get(k, k): v for k, v in record.items()}
+  if isinstance(record.get('epoch'), int):
+    record['epoch'] = float(record['epoch'])
+  return record
 
 
 def path(workdir: str) -> str:
@@ -17,7 +39,7 @@ def path(workdir: str) -> str:
 
 
 def read(workdir: str) -> List[Dict[str, Any]]:
-  return _read_lines(path(workdir))
+  return [upgraded(r) for r in _read_lines(path(workdir))]
 
 
 def append(workdir: str, record: Dict[str, Any]) -> None:
@@ -39,7 +61,7 @@ def _append_lines(file: str, records: List[Dict[str, Any]]) -> None:
 
 
 def _truncate(file: str, step: int, rewrite: bool) -> List[Dict[str, Any]]:
-  kept = [r for r in _read_lines(file) if r['step'] <= step]
+  kept = [upgraded(r) for r in _read_lines(file) if r['step'] <= step]
   if rewrite and os.path.exists(file):
     tmp = file + '.tmp'
     with open(tmp, 'w') as f:
@@ -49,19 +71,12 @@ def _truncate(file: str, step: int, rewrite: bool) -> List[Dict[str, Any]]:
 
 
 def truncate_after(workdir: str, step: int, rewrite: bool = True) -> List[Dict[str, Any]]:
-  """Keeps the records with record['step'] <= step; returns them.
+  """Keeps the records with record['step'] <= step; returns them (under today's keys).
 
   rewrite=False only returns them: in a multi-process run every process needs
   the records, but only process 0 may rewrite the file.
   """
-  kept = [r for r in read(workdir) if r['step'] <= step]
-  if not rewrite:
-    return kept
-  tmp = path(workdir) + '.tmp'
-  with open(tmp, 'w') as f:
-    f.writelines(json.dumps(r) + '\n' for r in kept)
-  os.replace(tmp, path(workdir))
-  return kept
+  return _truncate(path(workdir), step, rewrite)
 
 
 # ---- per-step records (config.log_step_records) --------------------------------------

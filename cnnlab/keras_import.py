@@ -443,7 +443,7 @@ class KerasModel:
 
 def _h5py():
   try:
-    import h5py  # pylint: disable=g-import-not-at-top
+    import h5py  # pylint: disable=g-import-not-at-top  (optional: a clear error without it)
   except ImportError as e:
     raise UserError('reading Keras files needs h5py: pip install h5py') from e
   return h5py

@@ -561,7 +561,7 @@ def compare_steps(rows: Sequence[Dict[str, Any]], path: str) -> Dict[str, str]:
 
 def write_comparison(workdirs: Sequence[str], out: str) -> Dict[str, str]:
   """compare.png, compare.md and compare.csv of `workdirs` (names from `out`)."""
-  from cnnlab import figures  # pylint: disable=g-import-not-at-top
+  from cnnlab import figures  # pylint: disable=g-import-not-at-top  (matplotlib: ~0.5 s)
   data = compare_runs(workdirs)
   # Best first in the table; the legend keeps the order given.
   rows = sorted(data['rows'], key=lambda r: -(r['best_val_accuracy'] or -1))

@@ -4,8 +4,11 @@ r"""Plots a config's learning-rate schedule (or every schedule) before training.
   python -m cnnlab.schedule_preview --all --config.num_epochs=30 --config.optimizer.lr=0.1 \
       --steps_per_epoch=100 --out=schedules.png
 """
+from absl import flags
 import jax
+from matplotlib.figure import Figure
 import ml_collections
+import numpy as np
 
 from cnnlab import figures
 from cnnlab import input_pipeline
@@ -13,6 +16,7 @@ from cnnlab.core import cli
 from cnnlab.core.errors import UserError
 from cnnlab.schedules import SCHEDULES, create_schedule, epochs_to_steps, steps_for
 
+FLAGS = flags.FLAGS
 # Settings that show each schedule's shape in the gallery (--all).
 GALLERY = {
     'constant': {}, 'piecewise': {'boundaries_epochs': '10,20'}, 'step': {'decay_epochs': 8.0},
@@ -29,8 +33,6 @@ GALLERY = {
 def preview(config: ml_collections.ConfigDict, steps_per_epoch: int, num_train_steps: int,
             path: str, names=None) -> str:
   """Plots lr against epoch for config's schedule, or for each of `names` (a grid)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
   names = names or [config.schedule.name]
   cols = min(4, len(names))
   rows = -(-len(names) // cols)
@@ -63,8 +65,7 @@ def preview(config: ml_collections.ConfigDict, steps_per_epoch: int, num_train_s
 
 
 def main(argv):
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  f = flags.FLAGS
+  f = FLAGS
 
   def go():
     if len(argv) > 1:
@@ -85,13 +86,10 @@ def main(argv):
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
-  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
-  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
-                                  lock_config=True)
-  _flags.DEFINE_string('out', 'schedule.png', 'Where to write the plot.')
-  _flags.DEFINE_integer('steps_per_epoch', 0, '0 = from the config\'s data (loads it).')
-  _flags.DEFINE_bool('all', False, 'Plot every registered schedule (a gallery) instead.')
+  cli.define_config()
+  flags.DEFINE_string('out', 'schedule.png', 'Where to write the plot.')
+  flags.DEFINE_integer('steps_per_epoch', 0, '0 = from the config\'s data (loads it).')
+  flags.DEFINE_bool('all', False, 'Plot every registered schedule (a gallery) instead.')
 
 
 if __name__ == '__main__':

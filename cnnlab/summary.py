@@ -15,12 +15,13 @@ from absl import flags
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from ml_collections import config_flags
 from PIL import Image
 
-from cnnlab.core import cli
+from cnnlab import input_pipeline
 from cnnlab import models
+from cnnlab import official_datasets
 from cnnlab import optimizers
+from cnnlab.core import cli
 from cnnlab.core.errors import UserError
 
 FLAGS = flags.FLAGS
@@ -28,7 +29,7 @@ FLAGS = flags.FLAGS
 
 def define_flags():
   """Flags of the command line only: importing the module (tests, other CLIs) defines none."""
-  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.')
+  cli.define_config(lock_config=False)
   flags.DEFINE_string('model', '', 'A model name; overrides config.model.name.')
   flags.DEFINE_string('image_shape', '', 'H,W,C of the input; default from the config\'s data.')
   flags.DEFINE_integer('num_classes', 0, 'Classes; default from the config\'s data.')
@@ -42,7 +43,6 @@ def data_shape(data_config) -> Tuple[Tuple[int, int, int], int, str]:
   exists (an arrays file, an idx folder) is read; otherwise CIFAR-10's 32x32x3
   and 10 classes, said so.
   """
-  from cnnlab import input_pipeline, official_datasets  # pylint: disable=g-import-not-at-top
   source = official_datasets.SOURCES.get(data_config.name)
   if source is not None and source.image_shape:
     coarse = data_config.name == 'cifar100' and data_config.get('cifar100_labels') == 'coarse'

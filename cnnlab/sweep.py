@@ -30,13 +30,19 @@ import os
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from absl import flags
 import ml_collections
 import numpy as np
 
+from cnnlab import augment
+from cnnlab import models
+from cnnlab import optimizers
+from cnnlab import train
 from cnnlab.core import cli
 from cnnlab.core import history
 from cnnlab.core.errors import UserError
 
+FLAGS = flags.FLAGS
 RUN_FILE = 'sweep_run.json'
 Variant = Tuple[Tuple[str, Any], ...]  # ((field, value), ...)
 
@@ -143,9 +149,6 @@ def read_run(path: str) -> Dict[str, Any]:
 def check(config: ml_collections.ConfigDict, variants: List[Variant]) -> None:
   """Builds each variant's model, optimizer, schedule and augmentation, so a typo
   in any of them stops the sweep before the first run rather than in the middle."""
-  from cnnlab import augment  # pylint: disable=g-import-not-at-top
-  from cnnlab import models  # pylint: disable=g-import-not-at-top
-  from cnnlab import optimizers  # pylint: disable=g-import-not-at-top
   for variant in variants:
     run_config = apply(config, variant, 0)
     try:
@@ -159,7 +162,6 @@ def check(config: ml_collections.ConfigDict, variants: List[Variant]) -> None:
 def run_all(config: ml_collections.ConfigDict, variants: List[Variant], seeds: int,
             workdir: str) -> None:
   """Trains every (variant, seed) not finished yet with this exact config."""
-  from cnnlab import train  # pylint: disable=g-import-not-at-top
   check(config, variants)
   jobs = [(v, s) for v in variants for s in range(seeds)]
   for i, (variant, seed) in enumerate(jobs):
@@ -240,6 +242,7 @@ def table(rows: List[Dict[str, Any]], seeds: int) -> str:
 
 def plot(rows: List[Dict[str, Any]], path: str, title: str = '') -> str:
   """Val accuracy and loss per epoch: mean line and min..max band per variant."""
+  # matplotlib (~0.5 s): only once there are curves to draw.
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
   from cnnlab import figures  # pylint: disable=g-import-not-at-top
   fig = Figure(figsize=(12.0, 4.6))
@@ -284,8 +287,7 @@ def report(variants: List[Variant], seeds: int, workdir: str, title: str = '') -
 
 
 def main(argv):
-  from absl import flags  # pylint: disable=g-import-not-at-top
-  f = flags.FLAGS
+  f = FLAGS
 
   def go():
     if len(argv) > 1:
@@ -309,16 +311,12 @@ def main(argv):
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  from absl import flags as _flags  # pylint: disable=g-import-not-at-top
-  from ml_collections import config_flags  # pylint: disable=g-import-not-at-top
-  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Base configuration file.',
-                                  lock_config=True)
-  _flags.DEFINE_multi_string('sweep', [], "FIELD=V1,V2,... (repeat for a cartesian product).")
-  _flags.DEFINE_integer('seeds', 1, 'Runs per variant, with config.seed + 0, 1, ...')
-  _flags.DEFINE_string('workdir', None, 'Parent of the runs; the report goes here.',
-                       required=True)
-  _flags.DEFINE_bool('report_only', False, 'Only rebuild the report from existing runs.')
-  _flags.DEFINE_string('title', '', 'Title of the plot and table.')
+  cli.define_config(help_text='Base configuration file.')
+  flags.DEFINE_multi_string('sweep', [], "FIELD=V1,V2,... (repeat for a cartesian product).")
+  flags.DEFINE_integer('seeds', 1, 'Runs per variant, with config.seed + 0, 1, ...')
+  cli.define_workdir('Parent of the runs; the report goes here.')
+  flags.DEFINE_bool('report_only', False, 'Only rebuild the report from existing runs.')
+  flags.DEFINE_string('title', '', 'Title of the plot and table.')
 
 
 if __name__ == '__main__':

@@ -20,6 +20,9 @@ import os
 import struct
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+import numpy as np
+from PIL import Image
+
 SUBDIR = 'tensorboard'
 # Record keys of metrics.jsonl -> (run, tag).
 EPOCH_SCALARS = {
@@ -37,6 +40,7 @@ _opened = 0
 def _summary_writer(logdir: str, purge_step: Optional[int] = None):
   global _warned
   try:
+    # Optional (a warning without it), and ~0.4 s: only once something is written.
     from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
   except ImportError:
     if not _warned:
@@ -112,8 +116,6 @@ def write_scalars(logdir: str, scalars: Dict[str, float], step: int,
   for tag, value in scalars.items():
     writer.add_scalar(tag, float(value), int(step))
   for tag, path in (images or {}).items():
-    import numpy as np  # pylint: disable=g-import-not-at-top
-    from PIL import Image  # pylint: disable=g-import-not-at-top
     with Image.open(path) as img:
       writer.add_image(tag, np.asarray(img.convert('RGB')), int(step), dataformats='HWC')
   writer.close()
@@ -143,6 +145,7 @@ def read_scalars(logdir: str) -> Dict[str, List[Tuple[int, float]]]:
   As TensorBoard shows them: a restart marker (SessionLog START at step s, what
   purge_step writes) hides the points at steps >= s written before it.
   """
+  # tensorboardX is optional: importing this module must not need it.
   from tensorboardX.proto import event_pb2  # pylint: disable=g-import-not-at-top
   out: Dict[str, List[Tuple[int, float]]] = {}
   # Files are named events.out.tfevents.<seconds>...: by name is by creation time.

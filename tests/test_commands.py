@@ -73,15 +73,24 @@ before_import = set(FLAGS)
 modules = [importlib.import_module(m) for m in commands]
 report = {'import_defined': {n: FLAGS.find_module_defining_flag(n)
                               for n in set(FLAGS) - before_import}, 'commands': {}}
-for module in modules:
+
+def define_apart(define):
+  """{flag: [type, default]} and the modules owning them, the flags removed again."""
   fresh = set(FLAGS)
-  module.define_flags()
+  define()
   defined = sorted(set(FLAGS) - fresh)
+  kinds = {n: [FLAGS[n].flag_type(), repr(FLAGS[n].default)] for n in defined}
   owners = sorted({FLAGS.find_module_defining_flag(n) for n in defined})
-  report['commands'][module.__name__] = {'defined': defined, 'owners': owners}
   for name in defined:
     delattr(FLAGS, name)
   assert set(FLAGS) == fresh
+  return {'defined': kinds, 'owners': owners}
+
+for module in modules:
+  report['commands'][module.__name__] = define_apart(module.define_flags)
+from cnnlab.core import cli
+report['cli'] = {name: define_apart(getattr(cli, name))['defined']
+                 for name in ('define_multihost', 'define_step', 'define_tta')}
 print(json.dumps(report))
 '''
 
@@ -110,6 +119,16 @@ def test_each_command_defines_its_flags_as_its_own(defined_flags, module):
   defined = defined_flags['commands'][module]
   assert defined['defined'], module
   assert defined['owners'] == [module], defined
+
+
+def test_a_flag_cli_defines_means_the_same_in_every_command(defined_flags):
+  # --step, --tta, --multihost: one type and default wherever a command defines them.
+  shared = {n: kind for by_definer in defined_flags['cli'].values()
+            for n, kind in by_definer.items()}
+  assert set(shared) == {'multihost', 'step', 'tta'}
+  differ = [(module, n, kind) for module, d in defined_flags['commands'].items()
+            for n, kind in d['defined'].items() if n in shared and kind != shared[n]]
+  assert not differ, differ
 
 
 def test_the_training_commands_share_their_flags(defined_flags):

@@ -26,8 +26,8 @@ from cnnlab.core import machine
 from cnnlab.core import xla_flags
 from cnnlab.core.errors import UserError
 
-# absl files a flag under the module that called DEFINE_*; this one only
-# defines them for commands, so theirs is the module that owns them.
+# absl files a flag under the module that called DEFINE_*: skipping this one
+# files the definers' flags under the command calling them, whose --help lists them.
 flags.disclaim_key_flags()
 
 DEFAULT_CONFIG = 'configs/vgg.py'

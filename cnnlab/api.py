@@ -26,7 +26,15 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import ml_collections
 import numpy as np
 
+from cnnlab import evaluate as evaluate_lib
+from cnnlab import inference
+from cnnlab import predict as predict_lib
+from cnnlab import report as report_lib
+from cnnlab import train as train_lib
+from cnnlab.core import cli
 from cnnlab.core import configs
+from cnnlab.core import history as history_lib
+from cnnlab.core import workdir as workdir_lib
 from cnnlab.core.errors import UserError
 
 
@@ -65,8 +73,6 @@ def train(config: Union[ml_collections.ConfigDict, str], workdir: str) -> Dict[s
   Returns:
     The last epoch's record (train/val loss and accuracy, lr, images/s, ...).
   """
-  from cnnlab import train as train_lib  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import cli  # pylint: disable=g-import-not-at-top
   if isinstance(config, str):
     config = configs.load(config)
   cli.configure_logging()  # the per-epoch lines, as the command prints them
@@ -83,7 +89,6 @@ def history(workdir: str, columns: bool = False
       lacks the field, e.g. val_accuracy between evaluations); plots as
       `plt.plot(h['epoch'], h['val_accuracy'])`, loads as `pandas.DataFrame(h)`.
   """
-  from cnnlab.core import history as history_lib  # pylint: disable=g-import-not-at-top
   if not os.path.isdir(workdir):
     raise UserError(f'no workdir {workdir!r}: train into it first (api.train)')
   records = history_lib.read(workdir)
@@ -111,7 +116,6 @@ def evaluate(workdir: str, data_dir: Optional[str] = None, tta: str = '', *, dat
     (counts [true, predicted]), name, step, class_names, label_values, ...;
     api.figures(workdir, name) draws it.
   """
-  from cnnlab import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
   record, _ = evaluate_lib.evaluate_workdir(workdir, data_dir or '', data_name, split, step,
                                             image_size, name, tta, report)
   return record
@@ -135,7 +139,6 @@ def predict(workdir: str, input_path: str, output: Optional[str] = None, *, tta:
      'ids', 'labels' (the predicted original labels), 'probabilities' [N, K],
      'label_values', 'class_names', 'step', 'tta', 'output'}.
   """
-  from cnnlab import predict as predict_lib  # pylint: disable=g-import-not-at-top
   return predict_lib.predict_workdir(workdir, input_path, output or '', tta, step, batch_size,
                                      probabilities, label_column)
 
@@ -159,18 +162,14 @@ def figures(workdir: str, name: str = 'val') -> Dict[str, Any]:
     {figure name: matplotlib.figure.Figure}; only 'curves' for a run trained
     without a val split that was never evaluated.
   """
-  from cnnlab import evaluate as evaluate_lib  # pylint: disable=g-import-not-at-top
+  # matplotlib (~0.5 s): only for a run never evaluated.
   from cnnlab import figures as figures_lib  # pylint: disable=g-import-not-at-top
-  from cnnlab import inference  # pylint: disable=g-import-not-at-top
-  from cnnlab import report  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import history as history_lib  # pylint: disable=g-import-not-at-top
-  from cnnlab.core import workdir as workdir_lib  # pylint: disable=g-import-not-at-top
   workdir = os.path.abspath(workdir)
   meta = workdir_lib.read_meta(workdir)
   records = history_lib.read(workdir)
   path = os.path.join(workdir, f'eval_{name}.json')
   if not os.path.exists(path):
-    if name == report.DEFAULT_NAME and not meta.get('data', {}).get('num_val', 1):
+    if name == report_lib.DEFAULT_NAME and not meta.get('data', {}).get('num_val', 1):
       return {'curves': figures_lib.curves_figure(records, os.path.basename(workdir))}
     done = sorted(f[len('eval_'):-len('.json')] for f in os.listdir(workdir)
                   if f.startswith('eval_') and f.endswith('.json'))
@@ -184,11 +183,11 @@ def figures(workdir: str, name: str = 'val') -> Dict[str, Any]:
   run = inference.Run(workdir, ml_collections.ConfigDict(meta['config']), meta, state=None,
                       step=record['step'], pipeline=None, mesh=None)
   split, data_dir = record.get('split'), record.get('data_dir') or ''
-  if split == report.TEST_SPLIT and not data_dir and not record.get('data_name'):
+  if split == report_lib.TEST_SPLIT and not data_dir and not record.get('data_name'):
     data_dir, data_name = '', ''  # the run's own test part
-  elif split == report.VAL_SPLIT or (split is None and (name == report.DEFAULT_NAME
-                                                        or not data_dir)):
-    data_dir, data_name, split = '', '', report.VAL_SPLIT
+  elif split == report_lib.VAL_SPLIT or (split is None and (name == report_lib.DEFAULT_NAME
+                                                            or not data_dir)):
+    data_dir, data_name, split = '', '', report_lib.VAL_SPLIT
   elif data_dir:
     data_name, split = '', 'test'
   else:
@@ -198,7 +197,7 @@ def figures(workdir: str, name: str = 'val') -> Dict[str, Any]:
   if not np.array_equal(dataset.labels, saved['labels']):
     raise UserError(f'the data of evaluation {name!r} changed since it was evaluated: run '
                     f'api.evaluate({workdir!r}, ...) again')
-  return report.report_figures(
+  return report_lib.report_figures(
       confusion=record['confusion'], class_names=record['class_names'], images=dataset.images,
       labels=saved['labels'], probabilities=saved['probabilities'], records=records,
-      title=report.evaluation_title(workdir, name, record['step'], record.get('tta', '')))
+      title=report_lib.evaluation_title(workdir, name, record['step'], record.get('tta', '')))

@@ -17,7 +17,6 @@ training images.
 import dataclasses
 from typing import List, Sequence
 
-from absl import app
 from absl import flags
 import jax
 import numpy as np
@@ -128,9 +127,6 @@ def write_preview(config, out: str, num_images: int = 8, num_draws: int = 6, see
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-
   def run():
     if FLAGS.list_ops:
       print(augment.describe_ops())
@@ -139,7 +135,7 @@ def main(argv):
                          FLAGS.seed, FLAGS.fit_examples, FLAGS.normalize)
     print(f'wrote {path}')
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

@@ -34,7 +34,7 @@ FLAGS = flags.FLAGS
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
+  cli.define_workdir('Workdir of a training run.')
   flags.DEFINE_string('data_dir', '', 'Image folder or .npz/.npy; empty = the run\'s own data '
                       '(its val split, or --split=test: its test part), or --data_name.')
   flags.DEFINE_string('data_name', '', 'A data.name (image_folder, arrays, fashion_mnist, '
@@ -43,12 +43,11 @@ def define_flags():
   flags.DEFINE_string('split', '', 'Without --data_dir / --data_name: val (default) or test (the '
                       'run\'s test part: its official test split or data.test_fraction\'s '
                       'part, as eval_test.json); with --data_name: its split (default test).')
-  flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
+  cli.define_step()
   flags.DEFINE_integer('image_size', 0, 'Resize images to this size (when they differ).')
   flags.DEFINE_string('name', '', 'Name in eval_<name>.json; default from the data '
                       '(with _tta_<tta> appended under --tta).')
-  flags.DEFINE_string('tta', '', 'Test-time augmentation (cnnlab.tta): identity | flip | '
-                      'airbench; empty = none.')
+  cli.define_tta()
   flags.DEFINE_bool('report', True, 'Write the figures and per-class tables into '
                     '<workdir>/report/[<name>/].')
 
@@ -146,7 +145,6 @@ def evaluate_workdir(workdir: str, data_dir: str = '', data_name: str = '', spli
 
 
 def main(argv):
-  del argv
 
   def run_eval():
     record, written = evaluate_workdir(
@@ -159,7 +157,7 @@ def main(argv):
     print(f'{record["name"]}: accuracy {record["accuracy"]:.4f}  loss {record["loss"]:.4f}  '
           f'({record["count"]} images, step {record["step"]}) -> {written["eval.json"]}{where}')
 
-  cli.run_main(run_eval)
+  cli.run_main(run_eval, argv)
 
 
 if __name__ == '__main__':

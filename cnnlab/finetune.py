@@ -192,7 +192,6 @@ def define_flags():
 
 
 def main(argv):
-  del argv
 
   def run():
     if FLAGS.export:
@@ -205,7 +204,7 @@ def main(argv):
       for name, value in sorted(variables[c].items()):
         print(f'{c}/{name}\t{list(value.shape)}\t{value.dtype}')
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

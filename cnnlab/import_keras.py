@@ -30,7 +30,6 @@ from typing import Any, Dict, Optional, Sequence
 from absl import flags
 import jax
 import jax.numpy as jnp
-from ml_collections import config_flags
 
 from cnnlab import augment
 from cnnlab import keras_import
@@ -57,7 +56,7 @@ def define_flags():
   """The command's flags, defined only when it runs as a command."""
   flags.DEFINE_string('model', None, 'A Keras model file: .h5 (model.save) or .keras.',
                       required=True)
-  flags.DEFINE_string('workdir', None, 'The new workdir to write.', required=True)
+  cli.define_workdir('The new workdir to write.')
   flags.DEFINE_list('class_names', [], 'Class names in the order of the model\'s outputs; '
                     'default 0..K-1. Evaluation matches data classes (folder names) to them.')
   flags.DEFINE_string('preprocess', 'unit', 'How the model\'s input pixels are scaled: unit '
@@ -66,8 +65,8 @@ def define_flags():
                       '(an input shape with None).')
   flags.DEFINE_string('data_dir', '', 'The data the model belongs to (config.data.dir): '
                       'evaluate without --data_dir and fine-tuning use it.')
-  config_flags.DEFINE_config_file('config', BASE_CONFIG, 'Config the run is recorded with '
-                                  '(model.* are set from the file).')
+  cli.define_config(BASE_CONFIG, 'Config the run is recorded with (model.* are set from the '
+                    'file).')
 
 
 def _image_shape(file_shape: Sequence[Optional[int]], given: str):
@@ -176,7 +175,6 @@ def import_model(model_path: str, workdir: str, config, class_names: Sequence[st
 
 
 def main(argv):
-  del argv
 
   def run():
     meta = import_model(FLAGS.model, FLAGS.workdir, FLAGS.config, FLAGS.class_names,
@@ -189,7 +187,7 @@ def main(argv):
           f'({", ".join(meta["class_names"])}) -> {os.path.abspath(FLAGS.workdir)}\n'
           f'evaluate: python -m cnnlab.evaluate --workdir={FLAGS.workdir} --data_dir=<folder>')
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

@@ -30,7 +30,6 @@ from typing import Any, Dict, Optional
 from absl import flags
 import jax
 import ml_collections
-from ml_collections import config_flags
 import numpy as np
 
 from cnnlab.core import cli
@@ -135,6 +134,18 @@ def analyse(lrs, losses, accuracies, beta: float = 0.95, diverge: float = 4.0
   }
 
 
+def check_settings(min_lr: float, max_lr: float, num_steps: int, sweep: str) -> None:
+  """UserErrors for a range test that could not give a curve (before the data loads)."""
+  if not 0 < min_lr < max_lr:
+    raise UserError(f'need 0 < min_lr < max_lr (got {min_lr}, {max_lr})')
+  if num_steps < 20:
+    raise UserError(f'num_steps={num_steps} is too few to read a curve from; use >= 50')
+  check_sweep(sweep)
+  if jax.process_count() > 1:  # minutes of work: not worth the multi-host feeding
+    raise UserError('lr_find runs in a single process (all local devices); start it without '
+                    '--multihost')
+
+
 def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float = 10.0,
         num_steps: int = 200, diverge: float = 4.0, beta: float = 0.95,
         sweep: str = 'exponential') -> Dict[str, Any]:
@@ -142,14 +153,7 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
 
   sweep: 'exponential' or 'linear' spacing of the lrs (range_schedule).
   """
-  if not 0 < min_lr < max_lr:
-    raise UserError(f'need 0 < min_lr < max_lr (got {min_lr}, {max_lr})')
-  if num_steps < 20:
-    raise UserError(f'num_steps={num_steps} is too few to read a curve from; use >= 50')
-  check_sweep(sweep)  # before the data loads
-  if jax.process_count() > 1:  # minutes of work: not worth the multi-host feeding
-    raise UserError('lr_find runs in a single process (all local devices); start it without '
-                    '--multihost')
+  check_settings(min_lr, max_lr, num_steps, sweep)
   mesh = parallel.create_mesh()
   parallel.check_batch_size(config.batch_size, mesh)
   train_ds, _ = input_pipeline.load_splits(config)
@@ -164,8 +168,6 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from:
     state = finetune.load_init(state, config.init_from)
-  state = parallel.replicate(state, mesh)
-  data = parallel.replicate({'image': train_ds.images, 'label': train_ds.labels}, mesh)
   step_fn = jax.jit(functools.partial(steps.gather_train_step, pipeline=pipeline,
                                       label_smoothing=config.label_smoothing,
                                       steps_per_epoch=steps_per_epoch),
@@ -173,34 +175,15 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
   logging.info('LR range test: %s on %d images, lr %.1e..%.1e (%s) over %d steps of %d',
                config.model.name, len(train_ds.labels), min_lr, max_lr, sweep, num_steps,
                config.batch_size)
-  lrs, losses, accuracies, pending = [], [], [], []
-  best, order, epoch = np.inf, None, -1
-  bar = ProgressBar(num_steps, 'lr range test', enabled=parallel.is_main_process())
-  for step in range(num_steps):
-    e, position = divmod(step, steps_per_epoch)
-    if e != epoch:
-      epoch, order = e, input_pipeline.epoch_permutation(config.seed, e, len(train_ds.labels))
-    indices = order[position * config.batch_size:(position + 1) * config.batch_size]
-    state, metrics = step_fn(state, data, parallel.global_batch(
-        {'i': indices.astype(np.int32)}, mesh)['i'], train_rng)
-    lrs.append(float(schedule(step)))
-    pending.append(metrics)
-    if len(pending) == 10 or step == num_steps - 1:  # fetch in chunks: fewer host syncs
-      for m in jax.device_get(pending):
-        losses.append(float(m['loss']))
-        accuracies.append(float(m['accuracy']))
-      pending = []
-      smoothed = smooth(np.nan_to_num(losses, nan=np.inf), beta)
-      best = min(best, float(np.min(smoothed)))
-      bar.update(step + 1, lr=lrs[-1], loss=float(smoothed[-1]))
-      if not np.isfinite(smoothed[-1]) or smoothed[-1] > diverge * best:
-        bar.close()
-        logging.info('Smoothed loss above %gx its minimum: stopped after step %d (lr %.2e)',
-                     diverge, step + 1, lrs[-1])
-        break
-  else:
-    bar.close()
-  result = {'lr': lrs[:len(losses)], 'loss': losses, 'accuracy': accuracies,
+  data = parallel.replicate({'image': train_ds.images, 'label': train_ds.labels}, mesh)
+
+  def train(state, step):
+    rows = batch_rows(config, step, steps_per_epoch, len(train_ds.labels))
+    return step_fn(state, data, parallel.global_batch({'i': rows}, mesh)['i'], train_rng)
+
+  lrs, losses, accuracies = sweep_until_divergence(
+      parallel.replicate(state, mesh), train, schedule, num_steps, diverge, beta)
+  result = {'lr': lrs, 'loss': losses, 'accuracy': accuracies,
             'settings': {'min_lr': min_lr, 'max_lr': max_lr, 'num_steps': num_steps,
                          'sweep': sweep,
                          'diverge': diverge, 'smoothing': beta,
@@ -209,6 +192,38 @@ def run(config: ml_collections.ConfigDict, min_lr: float = 1e-7, max_lr: float =
                          'num_train_images': len(train_ds.labels)}}
   result.update(analyse(result['lr'], losses, accuracies, beta, diverge))
   return result
+
+
+def batch_rows(config, step: int, steps_per_epoch: int, num_images: int) -> np.ndarray:
+  """The training rows of `step`: a training run's data order (int32 [batch_size])."""
+  epoch, position = divmod(step, steps_per_epoch)
+  order = input_pipeline.epoch_permutation(config.seed, epoch, num_images)
+  return order[position * config.batch_size:(position + 1) * config.batch_size].astype(np.int32)
+
+
+def sweep_until_divergence(state, train, schedule, num_steps: int, diverge: float, beta: float):
+  """(lrs, losses, accuracies) per step, until the smoothed loss exceeds `diverge`x its
+  minimum. train(state, step) -> (state, metrics) runs one step at schedule(step)."""
+  lrs, losses, accuracies, pending, best = [], [], [], [], np.inf
+  with ProgressBar(num_steps, 'lr range test', enabled=parallel.is_main_process()) as bar:
+    for step in range(num_steps):
+      state, metrics = train(state, step)
+      lrs.append(float(schedule(step)))
+      pending.append(metrics)
+      if len(pending) < 10 and step < num_steps - 1:  # fetch in chunks: fewer host syncs
+        continue
+      for m in jax.device_get(pending):
+        losses.append(float(m['loss']))
+        accuracies.append(float(m['accuracy']))
+      pending = []
+      smoothed = smooth(np.nan_to_num(losses, nan=np.inf), beta)
+      best = min(best, float(np.min(smoothed)))
+      bar.update(step + 1, lr=lrs[-1], loss=float(smoothed[-1]))
+      if not np.isfinite(smoothed[-1]) or smoothed[-1] > diverge * best:
+        logging.info('Smoothed loss above %gx its minimum: stopped after step %d (lr %.2e)',
+                     diverge, step + 1, lrs[-1])
+        break
+  return lrs[:len(losses)], losses, accuracies
 
 
 def plot(result: Dict[str, Any], path: str) -> str:
@@ -286,21 +301,18 @@ def main(argv):
   f = flags.FLAGS
 
   def go():
-    if len(argv) > 1:
-      raise UserError(f'unexpected arguments: {argv[1:]}')
     result = run(f.config, f.min_lr, f.max_lr, f.num_steps, f.diverge, f.smoothing, f.sweep)
     paths = write(result, f.out)
     print(summary(result))
     print(f'wrote {paths["png"]} and {paths["json"]}')
 
-  cli.run_main(go)
+  cli.run_main(go, argv)
 
 
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  config_flags.DEFINE_config_file('config', 'configs/vgg.py', 'Training configuration file.',
-                                  lock_config=True)
+  cli.define_config()
   flags.DEFINE_string('out', None, 'Directory for lr_find.png and lr_find.json.',
                        required=True)
   flags.DEFINE_float('min_lr', 1e-7, 'First learning rate of the sweep.')

@@ -8,7 +8,6 @@ SLURM (`srun`), on a multi-host TPU VM, or with --multihost, every process runs
 this same command and JAX forms one cluster (launch/ has the launchers).
 """
 
-from absl import app
 from absl import flags
 
 from cnnlab import train
@@ -27,14 +26,11 @@ def define_flags():
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-
   def run():
     parallel.join_cluster(FLAGS.multihost)
     return train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

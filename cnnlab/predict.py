@@ -35,7 +35,6 @@ import csv
 import os
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from absl import app
 from absl import flags
 import numpy as np
 
@@ -53,7 +52,7 @@ FLAGS = flags.FLAGS
 def define_flags():
   """Defines the command's flags; only running it as a command does (a notebook
   or test can import every command module in one process)."""
-  flags.DEFINE_string('workdir', None, 'Workdir of a training run.', required=True)
+  cli.define_workdir('Workdir of a training run.')
   flags.DEFINE_string('input', None, 'Folder of images, .npz/.npy arrays file, or an official '
                       "dataset's files (idx, CIFAR).", required=True)
   flags.DEFINE_string('data_name', '', 'The source that reads --input (image_folder, arrays, '
@@ -62,8 +61,8 @@ def define_flags():
   flags.DEFINE_string('label_column', 'label', "Header of the predicted-label column (seed 003's "
                       "Kaggle submission: target).")
   flags.DEFINE_bool('probabilities', False, 'Add a probability column per class.')
-  flags.DEFINE_string('tta', '', 'Test-time augmentation: identity | flip | airbench; empty = none.')
-  flags.DEFINE_integer('step', None, 'Checkpoint step; default the best one.')
+  cli.define_tta('Test-time augmentation: identity | flip | airbench; empty = none.')
+  cli.define_step()
   flags.DEFINE_integer('batch_size', 0, 'Images per batch; default the run\'s eval_batch_size.')
 
 
@@ -179,9 +178,6 @@ def predict_workdir(workdir: str, input_path: str, output: str = '', tta: str = 
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-
   def run_predict():
     result = predict_workdir(FLAGS.workdir, FLAGS.input, FLAGS.output, FLAGS.tta, FLAGS.step,
                              FLAGS.batch_size or None, FLAGS.probabilities, FLAGS.label_column,
@@ -194,7 +190,7 @@ def main(argv):
     print(f'{len(result["rows"])} predictions (step {result["step"]}'
           f'{", TTA " + FLAGS.tta if FLAGS.tta else ""}) -> {FLAGS.output}\n  per label: {spread}')
 
-  cli.run_main(run_predict)
+  cli.run_main(run_predict, argv)
 
 
 if __name__ == '__main__':

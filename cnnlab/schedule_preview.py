@@ -68,8 +68,6 @@ def main(argv):
   f = FLAGS
 
   def go():
-    if len(argv) > 1:
-      raise UserError(f'unexpected arguments: {argv[1:]}')
     config = f.config
     steps_per_epoch = f.steps_per_epoch
     if not steps_per_epoch:
@@ -80,7 +78,7 @@ def main(argv):
     names = SCHEDULES.names() if f.all else None
     print(f'wrote {preview(config, steps_per_epoch, num_train_steps, f.out, names)}')
 
-  cli.run_main(go)
+  cli.run_main(go, argv)
 
 
 def define_flags():

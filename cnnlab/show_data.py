@@ -9,7 +9,6 @@ and, with --split=train|val, the same seeded split), prints its shape and the
 images per class, and draws one row per class, labelled with the class name
 and its number of images.
 """
-from absl import app
 from absl import flags
 import numpy as np
 
@@ -52,9 +51,6 @@ def describe(dataset, source: str) -> str:
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-
   def run():
     from cnnlab import figures  # pylint: disable=g-import-not-at-top  (matplotlib: ~0.5 s)
     if FLAGS.per_class < 1:
@@ -72,7 +68,7 @@ def main(argv):
                                  FLAGS.per_class, FLAGS.seed, title)
     print(f'-> {figures.save(fig, FLAGS.out)}')
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

@@ -113,7 +113,6 @@ def format_summary(name: str, model: nn.Module, image_shape: Sequence[int]) -> s
 
 
 def main(argv):
-  del argv
   config = FLAGS.config
 
   def run():
@@ -134,7 +133,7 @@ def main(argv):
     model = models.create_model(name, classes, **options)
     print(format_summary(name, model, shape))
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

@@ -290,8 +290,6 @@ def main(argv):
   f = FLAGS
 
   def go():
-    if len(argv) > 1:
-      raise UserError(f'unexpected arguments: {argv[1:]}')
     if f.seeds < 1:
       raise UserError(f'--seeds={f.seeds} must be >= 1')
     variants = parse_sweeps(f.config, f.sweep or [])
@@ -305,7 +303,7 @@ def main(argv):
     print(report(variants, f.seeds, workdir, title))
     print(f'wrote {workdir}/sweep.md, sweep.png, sweep.json')
 
-  cli.run_main(go)
+  cli.run_main(go, argv)
 
 
 def define_flags():

@@ -129,18 +129,10 @@ class Run:
     return math.ceil(self.num_train_steps / self.steps_per_epoch)
 
 
-def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
-  """Data, model, optimizer, the workdir's checks, and the state to start from."""
-  workdir = os.path.abspath(workdir)
-  main = parallel.is_main_process()
-  mesh = parallel.create_mesh()
-  parallel.check_batch_size(config.batch_size, mesh)
-  train_ds, val_ds, test_ds = input_pipeline.load_all_splits(config)
-  pipeline = augment.create_pipeline(config.augment)
-  steps_per_epoch, num_train_steps = schedules.steps_for(config, len(train_ds.labels))
-  tta_eval_fn = steps.make_eval_fn(pipeline, config.tta) if config.tta else None  # names checked now
-
-  meta = {'lab': 'cnnlab', 'model': config.model.name, 'image_shape': list(train_ds.image_shape),
+def run_meta(config, train_ds, val_ds, test_ds, steps_per_epoch: int, num_train_steps: int
+             ) -> Dict[str, Any]:
+  """The run's meta.json (cnnlab.core.workdir): what its checkpoints are and were trained on."""
+  return {'lab': 'cnnlab', 'model': config.model.name, 'image_shape': list(train_ds.image_shape),
           'num_classes': train_ds.num_classes, 'class_names': train_ds.class_names,
           'label_values': train_ds.label_values, 'augment': config.augment,
           'data': {'name': config.data.name, 'dir': config.data.dir,
@@ -153,6 +145,39 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
           'skipped_files': list(train_ds.skipped),
           'steps_per_epoch': steps_per_epoch, 'num_train_steps': num_train_steps,
           'config': config.to_dict()}
+
+
+def starting_state(config, train_ds, pipeline, steps_per_epoch: int, num_train_steps: int,
+                   rng: jax.Array, ckpts: checkpoints.Checkpoints, record_dir: str):
+  """The state training starts from: fresh, then (unless a checkpoint will replace it) the
+  weights a model fits or brings, config.init_from's, and the lookahead EMA of them.
+
+  record_dir: where init_from.json records what loaded ('' on processes but the first).
+  """
+  model, state = steps.state_for(config, train_ds.num_classes, train_ds.image_shape,
+                                 steps_per_epoch, num_train_steps, rng,
+                                 pipeline.fit(train_ds.images))
+  if ckpts.latest_step() is not None:  # a resumed run restores its own fitted and tuned weights
+    return state
+  state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
+  if config.init_from:
+    state = finetune.load_init(state, config.init_from, record_dir)
+  return steps.with_lookahead(state, lookahead.settings(config, steps_per_epoch,
+                                                        num_train_steps))
+
+
+def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
+  """Data, model, optimizer, the workdir's checks, and the state to start from."""
+  workdir = os.path.abspath(workdir)
+  main = parallel.is_main_process()
+  mesh = parallel.create_mesh()
+  parallel.check_batch_size(config.batch_size, mesh)
+  train_ds, val_ds, test_ds = input_pipeline.load_all_splits(config)
+  pipeline = augment.create_pipeline(config.augment)
+  steps_per_epoch, num_train_steps = schedules.steps_for(config, len(train_ds.labels))
+  tta_eval_fn = steps.make_eval_fn(pipeline, config.tta) if config.tta else None  # names checked now
+
+  meta = run_meta(config, train_ds, val_ds, test_ds, steps_per_epoch, num_train_steps)
   compute = lowering.resolved(config)
   logging.info('Compute on %s: XLA flags %s, convolutions %s, products %s (%s)',
                jax.default_backend(), compute['xla_cpu'], compute['conv'], compute['dtype'],
@@ -161,17 +186,9 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   workdir_lib.check_workdir(workdir, meta, RESUME_KEYS)
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
-  model, state = steps.state_for(config, train_ds.num_classes, train_ds.image_shape,
-                                 steps_per_epoch, num_train_steps, init_rng,
-                                 pipeline.fit(train_ds.images))
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
-  if ckpts.latest_step() is None:  # a resumed run restores its own fitted and tuned weights
-    state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
-    if config.init_from:
-      state = finetune.load_init(state, config.init_from, workdir if main else '')
-    # The EMA starts from the weights training starts from.
-    state = steps.with_lookahead(state, lookahead.settings(config, steps_per_epoch,
-                                                           num_train_steps))
+  state = starting_state(config, train_ds, pipeline, steps_per_epoch, num_train_steps, init_rng,
+                         ckpts, workdir if main else '')
   # Restore into the replicated template: every process reads its shards collectively.
   state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:

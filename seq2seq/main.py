@@ -17,7 +17,6 @@ launchers); only process 0 prints and writes metrics.
 import os
 import sys
 
-from absl import app
 from absl import flags
 from absl import logging as absl_logging
 
@@ -41,9 +40,6 @@ def define_flags():
 
 
 def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-
   def run():
     if FLAGS.question:
       for _, line in train.predict(FLAGS.workdir, FLAGS.question, color=sys.stdout.isatty()):
@@ -53,7 +49,7 @@ def main(argv):
     absl_logging.set_verbosity(absl_logging.WARNING)
     train.train_and_evaluate(FLAGS.config, FLAGS.workdir)
 
-  cli.run_main(run)
+  cli.run_main(run, argv)
 
 
 if __name__ == '__main__':

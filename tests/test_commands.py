@@ -137,3 +137,34 @@ def test_the_training_commands_share_their_flags(defined_flags):
     assert {'config', 'workdir', 'multihost'} <= set(commands[module]['defined'])
   assert {'init_from', 'export'} == set(commands['cnnlab.finetune']['defined'])
   assert {'workdirs', 'out'} == set(commands['cnnlab.report']['defined'])
+
+
+SHARED_FLAGS = ('config', 'workdir', 'step', 'tta', 'multihost')  # cli.define_<name>
+
+
+@pytest.mark.parametrize('module', COMMANDS)
+def test_shared_flags_are_defined_only_by_cli(module):
+  # One definition per meaning: a command asks cli for --workdir, never defines its own.
+  direct = [ast.unparse(n) for n in ast.walk(ast.parse(_source_of(module)))
+            if isinstance(n, ast.Call) and ast.unparse(n.func).split('.')[-1].startswith('DEFINE')
+            and n.args and isinstance(n.args[0], ast.Constant) and n.args[0].value in SHARED_FLAGS]
+  assert not direct, direct
+
+
+@pytest.mark.parametrize('module', [m for m in COMMANDS if m != 'cnnlab.report'])
+def test_leftover_words_reach_run_main(module):
+  # cnnlab.report alone takes words: the workdirs after --workdirs.
+  calls = [ast.unparse(n) for n in ast.walk(ast.parse(_source_of(module)))
+           if isinstance(n, ast.Call) and ast.unparse(n.func) == 'cli.run_main']
+  assert calls and all(c.endswith(', argv)') for c in calls), (module, calls)
+
+
+@pytest.mark.parametrize('module,flag', [('cnnlab.main', '--workdir'), ('seq2seq.main', '--workdir'),
+                                         ('cnnlab.summary', '--config')])
+def test_a_stray_word_exits_2_naming_it(module, flag, tmp_path):
+  value = {'--workdir': str(tmp_path), '--config': 'configs/vgg.py'}[flag]
+  result = subprocess.run([sys.executable, '-m', module, f'{flag}={value}', 'typo'],
+                          cwd=REPO, capture_output=True, text=True, timeout=240,
+                          env=dict(os.environ, PYTHONPATH=REPO))
+  assert result.returncode == 2, result.stderr[-2000:]
+  assert 'error: unexpected arguments: typo' in result.stderr and 'Traceback' not in result.stderr

@@ -2,18 +2,13 @@
 import json
 import os
 
-import jax
-import flax.linen as nn
 import jax.numpy as jnp
-import optax
 import pytest
-from flax.training import train_state
 
 from cnnlab import inference
 from cnnlab import train as cnnlab_train
 from cnnlab.core import checkpoints
 from cnnlab.core import history
-from cnnlab.core import train_state as core_train_state
 from cnnlab.core import workdir as workdir_lib
 from cnnlab.core.errors import UserError
 from conftest import tiny_config
@@ -62,27 +57,6 @@ def test_restore_chosen_prefers_best_and_names_the_steps_there_are(tmp_path):
   assert float(workdir_lib.restore_chosen(str(tmp_path), state, step=6)['w'][0]) == 6.0
   with pytest.raises(UserError, match=r'no checkpoint at step 5 .*available: \[4, 6\]'):
     workdir_lib.restore_chosen(str(tmp_path), state, step=5)
-
-
-def test_core_builder_keeps_collections_and_fields():
-  class Net(nn.Module):
-    @nn.compact
-    def __call__(self, x, train=True):
-      return nn.BatchNorm(use_running_average=not train)(nn.Dense(2)(x))
-
-  class State(train_state.TrainState):
-    batch_stats: dict
-    note: int
-
-  state = core_train_state.create(State, Net(), jax.random.key(0), jnp.zeros((1, 3)),
-                                  optax.sgd(0.1), collections=('batch_stats',),
-                                  init_kwargs={'train': False}, note=7)
-  assert state.params['Dense_0']['kernel'].shape == (3, 2)
-  assert state.batch_stats['BatchNorm_0']['mean'].shape == (2,) and state.note == 7
-  again = core_train_state.create(State, Net(), jax.random.key(0), jnp.zeros((1, 3)),
-                                  optax.sgd(0.1), collections=('batch_stats',),
-                                  init_kwargs={'train': False}, note=7)
-  assert jnp.array_equal(state.params['Dense_0']['kernel'], again.params['Dense_0']['kernel'])
 
 
 def as_old_seq2seq_workdir(workdir):

@@ -14,7 +14,7 @@ belongs to the command that defines it, so its --help lists it.
 import logging
 import os
 import sys
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from absl import app
 from absl import flags
@@ -72,10 +72,17 @@ def configure_logging() -> None:
   logging.getLogger('absl').setLevel(logging.WARNING)
 
 
-def run_main(fn: Callable[[], object]) -> None:
-  """Runs fn; a UserError prints its message (no traceback) and exits 2, Ctrl-C exits 130."""
+def run_main(fn: Callable[[], object], argv: Optional[Sequence[str]] = None) -> None:
+  """Runs fn; a UserError prints its message (no traceback) and exits 2, Ctrl-C exits 130.
+
+  argv: the command's words left after absl's flags (app.run's argv); any
+  there (a flag missing its --, a stray path) is a UserError too, before fn.
+  """
   configure_logging()
   try:
+    if argv is not None and len(argv) > 1:
+      raise UserError(f'unexpected arguments: {" ".join(argv[1:])} (every input is a --flag; '
+                      '--helpfull lists them)')
     fn()
   except UserError as e:
     print(f'error: {e}', file=sys.stderr)

@@ -80,7 +80,7 @@ def plot_grid(originals, draws, titles: Sequence[str], spec: str):
   """A matplotlib figure: one row per image, the original first."""
   import matplotlib  # pylint: disable=g-import-not-at-top  (~0.5 s: only to draw)
   matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top  (after the Agg backend)
   rows, cols = draws.shape[0], draws.shape[1] + 1
   # Constrained layout keeps room for the suptitle (tight_layout ignores it,
   # and the title then runs into the first row's labels).

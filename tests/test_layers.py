@@ -158,3 +158,50 @@ def test_every_module_imports_in_one_process():
   result = subprocess.run([sys.executable, '-c', code + 'print("imported")'],
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
   assert result.returncode == 0 and 'imported' in result.stdout, result.stderr[-3000:]
+
+
+# What an import inside a function may load: each costs real time at import (matplotlib
+# ~0.5 s, TensorFlow seconds) or is optional, and a command that never draws or reads
+# those never pays it.
+LAZY_ALLOWED = ('matplotlib', 'cnnlab.figures', 'cnnlab.step_figures', 'tensorflow_datasets',
+                'tensorboardX', 'h5py')
+
+
+def lazy_imports(root=None):
+  """[(path, line, imported module, says why)] of every import inside a function."""
+  found = []
+  for module, path in modules(root).items():
+    lines = open(path).read().splitlines()
+    for node in ast.walk(ast.parse('\n'.join(lines))):
+      if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        continue
+      for inner in ast.walk(node):
+        if isinstance(inner, ast.ImportFrom) and inner.module:
+          names = [inner.module + '.' + a.name if inner.module == 'cnnlab' else inner.module
+                   for a in inner.names]
+        elif isinstance(inner, ast.Import):
+          names = [a.name for a in inner.names]
+        else:
+          continue
+        found += [(path, inner.lineno, name, says_why(lines, inner.lineno - 1))
+                  for name in names]
+  return found
+
+
+def says_why(lines, i):
+  """Whether the import at lines[i], or its block of imports, carries a comment of its own
+  (beyond the pylint marker) or follows a comment line."""
+  first = i
+  while first > 0 and lines[first - 1].strip().startswith(('import ', 'from ')):
+    first -= 1
+  remark = lambda line: line.partition('#')[2].replace(  # pylint: disable=unnecessary-lambda-assignment
+      'pylint: disable=g-import-not-at-top', '').strip()
+  return (any(remark(line) for line in lines[first:i + 1])
+          or lines[first - 1].strip().startswith('#'))
+
+
+def test_imports_inside_functions_only_defer_a_real_cost_and_say_why():
+  wrong = [f'{os.path.relpath(p, ROOT)}:{n} imports {m}' + ('' if why else ' without a why')
+           for p, n, m, why in lazy_imports()
+           if not why or not any(m == a or m.startswith(a + '.') for a in LAZY_ALLOWED)]
+  assert not wrong, wrong

@@ -327,7 +327,9 @@ def after_evaluation(run: Run, loop: 'Loop', state, record: Dict[str, Any],
 
 @dataclasses.dataclass
 class Loop:
-  """What the loop keeps between evaluations besides the state."""
+  """Where the loop is (state and step, advanced together, so a Ctrl-C anywhere saves
+  a state under its own step) and what it keeps between evaluations."""
+  state: Any
   step: int
   tracker: BestTracker
   guard: DivergenceGuard
@@ -348,43 +350,42 @@ class Loop:
     now = time.monotonic()
     data = parallel.replicate({'inputs': run.dataset.train.inputs,
                                'targets': run.dataset.train.targets}, run.mesh)
-    return cls(step, BestTracker('val_accuracy').replay(records), guard,
+    return cls(state, step, BestTracker('val_accuracy').replay(records), guard,
                CheckedSaves(run.ckpts, guard), data, functools.partial(eval_step, state.apply_fn),
                verbose and run.main and sys.stdout.isatty(),
                records[-1].get('elapsed_seconds', 0.0) if records else 0.0, now,
                window=(step, now))
 
 
-def train_one_step(run: Run, loop: Loop, state, bar: ProgressBar):
-  """The step loop.step of its epoch's order; the guard gets its loss."""
+def train_one_step(run: Run, loop: Loop, bar: ProgressBar) -> None:
+  """Advances loop.state by the step loop.step of its epoch's order; the guard gets its loss."""
   config, rows = run.config, parallel.process_rows(run.config.batch_size, run.mesh)
   epoch, offset = divmod(loop.step, run.steps_per_epoch)
   if loop.batches[0] != epoch:
     loop.batches = (epoch, np.asarray(input_pipeline.epoch_batches(
         run.order_key, epoch, len(run.dataset.train), config.batch_size), np.int32))
   indices = parallel.global_batch({'i': loop.batches[1][offset, rows[0]:rows[1]]}, run.mesh)['i']
-  state, metrics = train_step_on(state, loop.data, indices)
+  loop.state, metrics = train_step_on(loop.state, loop.data, indices)
+  loop.step += 1  # with the state, before anything below can be interrupted
   loop.guard.add_loss(metrics['loss'])  # a sum over the batch: NaN if any example's is
   loop.sums = metrics if loop.sums is None else jax.tree_util.tree_map(jnp.add, loop.sums, metrics)
-  loop.step += 1
   if loop.step % config.log_every_steps == 0 or loop.step == run.num_train_steps:
     loop.guard.check_losses(loop.step)
     bar.update(loop.step, loss=float(parallel.fetch(metrics['loss'] / metrics['count'])))
-  return state
 
 
-def evaluate_now(run: Run, loop: Loop, state):
-  """(state, record): the evaluation of loop.step, saved and written (after_evaluation)."""
+def evaluate_now(run: Run, loop: Loop) -> Dict[str, Any]:
+  """The record of loop.step's evaluation, saved and written (after_evaluation)."""
   config, step = run.config, loop.step
-  record, predictions = evaluation_record(state, loop.eval_fn, run.dataset, loop.sums, step,
+  record, predictions = evaluation_record(loop.state, loop.eval_fn, run.dataset, loop.sums, step,
                                           run.steps_per_epoch, config, run.mesh)
   now = time.monotonic()
   record['examples_per_sec'] = round((step - loop.window[0]) * config.batch_size
                                      / (now - loop.window[1]), 1)
   record['elapsed_seconds'] = round(loop.elapsed0 + now - loop.t0, 2)
-  state = after_evaluation(run, loop, state, record, predictions)
+  loop.state = after_evaluation(run, loop, loop.state, record, predictions)
   loop.sums, loop.window = None, (step, time.monotonic())
-  return state, record
+  return record
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
@@ -417,14 +418,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
             '--config.num_epochs or --config.num_train_steps to continue.')
   bar = ProgressBar(run.num_train_steps, desc='train', enabled=verbose and run.main)
   # The bar (inner) is closed before an interruption is said.
-  with interruptible(run.ckpts, lambda: loop.saves.save(loop.step, state),
+  with interruptible(run.ckpts, lambda: loop.saves.save(loop.step, loop.state),
                      lambda: loop.step, say=run.say) as interrupt, bar:
     while loop.step < run.num_train_steps:
       interrupt.raise_if_requested()
-      state = train_one_step(run, loop, state, bar)
+      train_one_step(run, loop, bar)
       if loop.step % run.eval_every == 0 or loop.step == run.num_train_steps:
         bar.close()
-        state, record = evaluate_now(run, loop, state)
+        record = evaluate_now(run, loop)
         if config.target_accuracy and record['val_accuracy'] >= config.target_accuracy:
           run.say(f'Reached {config.target_accuracy:.2%} val exact match at step {loop.step} '
                   f'({loop.step * config.batch_size:,} examples, '
@@ -432,7 +433,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str,
                   f'{record["test_accuracy"]:.2%}.')
           break
   run.ckpts.close()
-  return dict(record, state=state)
+  return dict(record, state=loop.state)
 
 
 # ---- using a trained model ------------------------------------------------------

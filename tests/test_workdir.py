@@ -20,8 +20,13 @@ def test_check_workdir_names_every_differing_key_and_passes_an_equal_run(tmp_pat
   meta = {'model': 'conv1', 'image_shape': [8, 8, 3], 'config': {'lr': 0.1, 'a': {'b': 1}}}
   workdir_lib.check_workdir(str(tmp_path), meta, ['model'])  # no run here yet: nothing to check
   workdir_lib.write_meta(str(tmp_path), meta)
-  workdir_lib.check_workdir(str(tmp_path), meta, ['model', 'image_shape', 'config.a.b'])
   other = dict(meta, model='conv4', config={'lr': 0.1, 'a': {'b': 2}})
+  # A run that stopped before its first save (a divergence in epoch 1) has nothing to mix with.
+  workdir_lib.check_workdir(str(tmp_path), other, ['model', 'image_shape', 'config.a.b'])
+  ckpts = checkpoints.Checkpoints(str(tmp_path))
+  ckpts.save(3, {'w': jnp.zeros(2)})
+  ckpts.close()
+  workdir_lib.check_workdir(str(tmp_path), meta, ['model', 'image_shape', 'config.a.b'])
   with pytest.raises(UserError, match=r"model='conv1', config.a.b=1, but this config has "
                      r"model='conv4', config.a.b=2: .*new --workdir"):
     workdir_lib.check_workdir(str(tmp_path), other, ['model', 'image_shape', 'config.a.b'])

@@ -4,6 +4,7 @@ One record per evaluation (cnnlab: per epoch), one schema in both labs:
   step              optimizer steps done
   epoch             epochs of training done, step / steps_per_epoch (a float)
   examples_per_sec  training examples (images, problems) per second since the last record
+                    (cnnlab: of the training steps alone; seq2seq: wall time between evaluations)
   elapsed_seconds   wall seconds since the run began, across resumes
   lr                the learning rate after the record's step
   train_*, val_*, test_*  loss, accuracy and each lab's own (seq2seq's char_accuracy)

@@ -47,11 +47,12 @@ def check_workdir(workdir: str, meta: Dict[str, Any], keys: Iterable[str]) -> No
 
   keys: dotted paths to leaves of meta ('model', 'image_shape',
   'config.operation'); a key the old run lacks counts as a difference. Does
-  nothing in a workdir without a run.
+  nothing in a workdir without a checkpoint: nothing there to mix with (a
+  rerun after a divergence before the first save may change anything).
   """
-  old = read_meta(workdir) if is_run(workdir) else None
-  if old is None:
+  if not (is_run(workdir) and has_checkpoint(workdir)):
     return
+  old = read_meta(workdir)
   old_fields, new_fields = flat_fields(old), flat_fields(meta)
   differ = [k for k in keys if old_fields.get(k) != new_fields.get(k)]
   if differ:
@@ -60,6 +61,13 @@ def check_workdir(workdir: str, meta: Dict[str, Any], keys: Iterable[str]) -> No
     raise UserError(
         f'workdir {workdir!r} holds a run with {there}, but this config has {here}: resuming '
         'would mix them. Use a new --workdir, or delete the old one to start over.')
+
+
+def has_checkpoint(workdir: str) -> bool:
+  """Whether a periodic or best checkpoint was ever finalized in `workdir`."""
+  return any(name.isdigit() for sub in (checkpoints.LATEST_DIR, checkpoints.BEST_DIR)
+             if os.path.isdir(os.path.join(workdir, sub))
+             for name in os.listdir(os.path.join(workdir, sub)))
 
 
 def is_run(workdir: str) -> bool:
@@ -78,9 +86,12 @@ def read_meta(workdir: str) -> Dict[str, Any]:
   path = os.path.join(workdir, META_FILE)
   legacy = os.path.join(workdir, LEGACY_CONFIG_FILE)
   if not os.path.exists(path) and os.path.exists(legacy):
-    with open(legacy) as f:
-      config = json.load(f)
-    return {'lab': 'seq2seq', 'model': config.get('model', {}).get('name'), 'config': config}
+    try:
+      with open(legacy) as f:
+        config = json.load(f)
+      return {'lab': 'seq2seq', 'model': config.get('model', {}).get('name'), 'config': config}
+    except FileNotFoundError:  # process 0 converted it meanwhile: meta.json is there now
+      pass
   if not os.path.exists(path):
     raise UserError(f'{workdir!r} is not a cnnlab workdir (no {META_FILE}): pass the '
                     '--workdir of a training run')

@@ -148,22 +148,21 @@ def run_meta(config, train_ds, val_ds, test_ds, steps_per_epoch: int, num_train_
 
 
 def starting_state(config, train_ds, pipeline, steps_per_epoch: int, num_train_steps: int,
-                   rng: jax.Array, ckpts: checkpoints.Checkpoints, record_dir: str):
-  """The state training starts from: fresh, then (unless a checkpoint will replace it) the
-  weights a model fits or brings, config.init_from's, and the lookahead EMA of them.
+                   rng: jax.Array, resuming: bool, lookahead_settings, record_dir: str):
+  """The state training starts from: fresh, then (unless resuming: a checkpoint will replace
+  it) the weights a model fits or brings, config.init_from's, and the lookahead EMA of them.
 
   record_dir: where init_from.json records what loaded ('' on processes but the first).
   """
   model, state = steps.state_for(config, train_ds.num_classes, train_ds.image_shape,
                                  steps_per_epoch, num_train_steps, rng,
                                  pipeline.fit(train_ds.images))
-  if ckpts.latest_step() is not None:  # a resumed run restores its own fitted and tuned weights
+  if resuming:  # a resumed run restores its own fitted and tuned weights
     return state
   state = steps.fit_model(state, model, train_ds.images, pipeline, config.seed)
   if config.init_from:
     state = finetune.load_init(state, config.init_from, record_dir)
-  return steps.with_lookahead(state, lookahead.settings(config, steps_per_epoch,
-                                                        num_train_steps))
+  return steps.with_lookahead(state, lookahead_settings)
 
 
 def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
@@ -187,8 +186,10 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   ckpts = checkpoints.Checkpoints(workdir, config.max_checkpoints_to_keep)
+  lookahead_settings = lookahead.settings(config, steps_per_epoch, num_train_steps)
   state = starting_state(config, train_ds, pipeline, steps_per_epoch, num_train_steps, init_rng,
-                         ckpts, workdir if main else '')
+                         ckpts.latest_step() is not None, lookahead_settings,
+                         workdir if main else '')
   # Restore into the replicated template: every process reads its shards collectively.
   state = workdir_lib.restore_or_init(ckpts, parallel.replicate(state, mesh), workdir)
   if main:
@@ -202,9 +203,7 @@ def prepare(config: ml_collections.ConfigDict, workdir: str) -> Run:
   # flip_lr(alternate=True)); the batches carry the examples' ids.
   source = batches.create(train_ds, mesh, config.batch_size, config.data.on_device,
                           pipeline=pipeline, label_smoothing=config.label_smoothing,
-                          steps_per_epoch=steps_per_epoch,
-                          lookahead_settings=lookahead.settings(config, steps_per_epoch,
-                                                                num_train_steps))
+                          steps_per_epoch=steps_per_epoch, lookahead_settings=lookahead_settings)
   return Run(config, workdir, main, mesh, train_ds, val_ds, test_ds, steps_per_epoch,
              num_train_steps,
              meta, ckpts, state, records, source, train_rng, steps.make_eval_fn(pipeline),
